@@ -1,0 +1,330 @@
+"""Generate ``fastact/_ufuncs.pyx`` from the registry.
+
+Run by ``setup.py`` at build time (the output is a build product, not committed),
+or by hand: ``python fastact/_codegen.py`` writes the file next to this one.
+
+The generated module holds, for every ufunc derived from
+``fastact/_registry.py`` and every dtype (float16, float32, float64):
+
+* ``_run_<ufunc>_<t>``: a typed ``nogil`` loop over one contiguous or strided
+  run, calling the scalar kernel from ``src/fa_kernels.h`` (inlined, so the
+  contiguous branch vectorizes);
+* ``_loop_<ufunc>_<t>``: the NumPy inner loop, which runs serially below the
+  function's threshold and otherwise splits the run across OpenMP threads
+  with ``prange``.
+
+Only the standard library is used here, so setup.py can run it before NumPy or
+Cython are importable.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: dtype char -> (NumPy type number name, C element type, load, store)
+DTYPES = {
+    "e": ("NPY_FLOAT16", "npy_uint16", "fa_h2d({})", "fa_d2h({})"),
+    "f": ("NPY_FLOAT", "float", "<double>({})", "<float>({})"),
+    "d": ("NPY_DOUBLE", "double", "({})", "({})"),
+}
+
+#: below this many elements a loop runs serially (one OpenMP region costs a few
+#: microseconds; NumPy hands casted inputs over in 8192-element buffers, which
+#: must stay serial)
+THRESHOLD_CHEAP = 1 << 17
+THRESHOLD_TRANSCENDENTAL = 1 << 14
+
+
+@dataclass(frozen=True)
+class UfuncSpec:
+    name: str
+    #: input names, in order; those in ``params`` are float64 parameters
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    expr: str
+    threshold: int
+    summary: str
+
+    @property
+    def nin(self) -> int:
+        return len(self.inputs)
+
+
+def load_registry():
+    path = os.path.join(HERE, "_registry.py")
+    spec = importlib.util.spec_from_file_location("_fastact_registry", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look the module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def ufunc_specs(registry=None) -> list[UfuncSpec]:
+    reg = registry or load_registry()
+    out = []
+    for act in reg.ACTIVATIONS.values():
+        params = act.param_names
+        thr = THRESHOLD_TRANSCENDENTAL if act.transcendental else THRESHOLD_CHEAP
+        args = ", ".join(("x",) + params)
+        out.append(UfuncSpec(act.name, ("x",) + params, params,
+                             f"fa_{act.name}({args})", thr, act.summary))
+        out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params,
+                             f"fa_{act.name}_grad({args})", thr,
+                             f"Derivative of {act.name}."))
+        out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
+                             params, f"grad_output * fa_{act.name}_grad({args})",
+                             thr, f"Backward pass of {act.name}."))
+        for name, inputs, expr, summary in act.extras:
+            used = tuple(i for i in inputs if i in params)
+            out.append(UfuncSpec(name, tuple(inputs), used, expr, thr, summary))
+    return out
+
+
+def _kernel_decls(reg) -> list[str]:
+    lines = ["    double fa_minz(double) noexcept nogil"]
+    for act in reg.ACTIVATIONS.values():
+        sig = ", ".join(["double"] * (1 + len(act.params)))
+        lines.append(f"    double fa_{act.name}({sig}) noexcept nogil")
+        lines.append(f"    double fa_{act.name}_grad({sig}) noexcept nogil")
+    return lines
+
+
+def _run_function(u: UfuncSpec, t: str) -> str:
+    _, ctype, load, store = DTYPES[t]
+    ins = u.inputs
+    vals = [i for i in ins if i not in u.params]
+    args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
+    lines = [
+        f"cdef void _run_{u.name}_{t}({args}, char *p_out, npy_intp s_out, "
+        f"npy_intp n) noexcept nogil:",
+        "    cdef npy_intp i",
+        f"    cdef double {', '.join(ins)}",
+        f"    cdef {ctype} *out = <{ctype} *>p_out",
+    ]
+    for v in vals:
+        lines.append(f"    cdef const {ctype} *a_{v} = <const {ctype} *>p_{v}")
+    for p in u.params:
+        lines.append(f"    cdef const double *a_{p} = <const double *>p_{p}")
+    contiguous = " and ".join(
+        [f"s_{v} == sizeof({ctype})" for v in vals] + [f"s_out == sizeof({ctype})"])
+    store_c = "out[i] = " + store.format(u.expr)
+
+    def body(indent, param_mode):
+        pad = " " * indent
+        b = [f"{pad}for i in range(n):"]
+        for v in vals:
+            b.append(f"{pad}    {v} = " + load.format(f"a_{v}[i]"))
+        if param_mode == "array":
+            for p in u.params:
+                b.append(f"{pad}    {p} = a_{p}[i]")
+        b.append(f"{pad}    {store_c}")
+        return b
+
+    if u.params:
+        scalar = " and ".join(f"s_{p} == 0" for p in u.params)
+        array = " and ".join(f"s_{p} == sizeof(double)" for p in u.params)
+        lines.append(f"    if {contiguous} and {scalar}:")
+        for p in u.params:
+            lines.append(f"        {p} = a_{p}[0]")
+        lines += body(8, "scalar")
+        lines.append(f"    elif {contiguous} and {array}:")
+        lines += body(8, "array")
+        lines.append("    else:")
+    else:
+        lines.append(f"    if {contiguous}:")
+        lines += body(8, None)
+        lines.append("    else:")
+    lines.append("        for i in range(n):")
+    for v in vals:
+        lines.append(f"            {v} = " + load.format(
+            f"(<const {ctype} *>(p_{v} + i * s_{v}))[0]"))
+    for p in u.params:
+        lines.append(f"            {p} = (<const double *>(p_{p} + i * s_{p}))[0]")
+    lines.append(f"            (<{ctype} *>(p_out + i * s_out))[0] = "
+                 + store.format(u.expr))
+    return "\n".join(lines) + "\n"
+
+
+def _loop_function(u: UfuncSpec, t: str) -> str:
+    nargs = u.nin + 1
+    call = ", ".join(f"args[{k}], steps[{k}]" for k in range(nargs))
+    call_off = ", ".join(f"args[{k}] + lo * steps[{k}], steps[{k}]"
+                         for k in range(nargs))
+    return f"""\
+cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
+        void *data) noexcept nogil:
+    cdef npy_intp n = dims[0]
+    cdef int nt = _threads_for(n, {u.threshold})
+    cdef npy_intp per, b, lo, cnt
+    cdef int flags = 0
+    if nt <= 1:
+        _run_{u.name}_{t}({call}, n)
+        return
+    per = ((n + nt - 1) // nt + 63) // 64 * 64
+    for b in prange(nt, num_threads=nt, schedule="static"):
+        lo = b * per
+        cnt = n - lo
+        if cnt > per:
+            cnt = per
+        if cnt > 0:
+            fa_fe_clear()
+            _run_{u.name}_{t}({call_off}, cnt)
+            flags |= fa_fe_test()
+    fa_fe_raise(flags)
+"""
+
+
+def _registration(u: UfuncSpec) -> str:
+    nargs = u.nin + 1
+    lines = [
+        f"cdef cnp.PyUFuncGenericFunction _funcs_{u.name}[3]",
+        f"cdef void *_data_{u.name}[3]",
+        f"cdef char _types_{u.name}[{3 * nargs}]",
+    ]
+    for k, t in enumerate(DTYPES):
+        lines.append(f"_funcs_{u.name}[{k}] = <cnp.PyUFuncGenericFunction>_loop_{u.name}_{t}")
+        lines.append(f"_data_{u.name}[{k}] = NULL")
+        for j, inp in enumerate(u.inputs + ("out",)):
+            num = "NPY_DOUBLE" if inp in u.params else DTYPES[t][0]
+            lines.append(f"_types_{u.name}[{k * nargs + j}] = cnp.{num}")
+    lines.append(f"{u.name} = _make_ufunc(_funcs_{u.name}, _data_{u.name}, "
+                 f"_types_{u.name}, {u.nin}, {u.name!r})")
+    return "\n".join(lines) + "\n"
+
+
+HEADER = '''\
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+#
+# GENERATED by fastact/_codegen.py from fastact/_registry.py -- do not edit.
+"""The ufunc loops of fastact (generated from the registry)."""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from numpy cimport npy_intp, npy_uint16
+
+cnp.import_array()
+cnp.import_ufunc()
+
+cdef extern from "fa_runtime.h":
+    int fa_openmp_enabled() noexcept nogil
+    int fa_omp_max_threads() noexcept nogil
+    void fa_fe_clear() noexcept nogil
+    int fa_fe_test() noexcept nogil
+    void fa_fe_raise(int) noexcept nogil
+
+cdef extern from "fa_ufunc.h":
+    void fa_set_type_resolver(object)
+
+cdef extern from "fa_half.h":
+    double fa_h2d(npy_uint16) noexcept nogil
+    npy_uint16 fa_d2h(double) noexcept nogil
+
+cdef extern from "fa_kernels.h":
+{kernel_decls}
+
+# ---- threads ----------------------------------------------------------------
+# 0: follow OpenMP (OMP_NUM_THREADS, threadpoolctl); n > 0: set by fastact
+cdef int _requested = 0
+# set in a child process forked after this process ran a parallel region:
+# libgomp's thread pool does not survive fork() (GCC bugs 58378, 60035)
+cdef int _serial_only = 0
+cdef int _parallel_used = 0
+
+
+cdef inline int _threads_for(npy_intp n, npy_intp threshold) noexcept nogil:
+    global _parallel_used
+    cdef int nt
+    if n < threshold or _serial_only:
+        return 1
+    nt = _requested if _requested > 0 else fa_omp_max_threads()
+    if nt > 1:
+        _parallel_used = 1
+    return nt
+
+
+def _set_requested(int n):
+    global _requested
+    _requested = n
+
+
+def _get_requested():
+    return _requested
+
+
+def _omp_max_threads():
+    return fa_omp_max_threads()
+
+
+def openmp_enabled():
+    """True when this build runs its loops with OpenMP."""
+    return bool(fa_openmp_enabled())
+
+
+def _after_fork_in_child():
+    global _serial_only
+    if _parallel_used:
+        _serial_only = 1
+
+
+def _serial_after_fork():
+    return bool(_serial_only)
+
+
+# ---- ufunc construction -------------------------------------------------------
+from fastact import _docstrings
+
+# NumPy keeps the name and doc pointers: the bytes must live as long as the module
+_KEEP = []
+
+
+cdef object _make_ufunc(cnp.PyUFuncGenericFunction *funcs, void **data,
+                        char *types, int nin, str name):
+    cdef bytes bname = name.encode()
+    cdef bytes bdoc = _docstrings.ufunc_doc(name).encode()
+    _KEEP.append(bname)
+    _KEEP.append(bdoc)
+    uf = cnp.PyUFunc_FromFuncAndData(funcs, data, types, 3, nin, 1,
+                                     cnp.PyUFunc_None, bname, bdoc, 0)
+    fa_set_type_resolver(uf)
+    return uf
+
+'''
+
+
+def generate(registry=None) -> str:
+    reg = registry or load_registry()
+    specs = ufunc_specs(reg)
+    parts = [HEADER.format(kernel_decls="\n".join(_kernel_decls(reg)))]
+    for u in specs:
+        parts.append(f"\n# ---- {u.name} " + "-" * max(0, 70 - len(u.name)) + "\n")
+        for t in DTYPES:
+            parts.append(_run_function(u, t))
+            parts.append("\n")
+            parts.append(_loop_function(u, t))
+            parts.append("\n")
+        parts.append(_registration(u))
+    parts.append("\nUFUNC_NAMES = (" + "".join(f"{u.name!r}, " for u in specs) + ")\n")
+    return "".join(parts)
+
+
+def write(path=None) -> str:
+    path = path or os.path.join(HERE, "_ufuncs.pyx")
+    text = generate()
+    old = None
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    if old != text:  # keep the mtime when nothing changed (no needless rebuild)
+        with open(path, "w") as f:
+            f.write(text)
+    return path
+
+
+if __name__ == "__main__":
+    print(write())

@@ -1,0 +1,68 @@
+"""Python front ends of the parameterized activations, generated from the registry.
+
+Each is a thin function over the ufunc in ``fastact._ufuncs`` that takes the
+parameter as a float64 input after ``x``: the parameter may be passed
+positionally or by keyword, defaults to PyTorch's value, may be an array that
+broadcasts against ``x``, and every ufunc keyword (``out``, ``where``, ``dtype``,
+``casting``, ``order``) passes through; duck arrays dispatch through
+``__array_ufunc__`` as with any ufunc.
+"""
+
+from __future__ import annotations
+
+from . import _ufuncs
+from ._docstrings import public_doc
+from ._registry import ACTIVATIONS
+
+
+def _reject_zero(func: str, pname: str, value) -> None:
+    """ValueError for a scalar parameter that makes ``func`` undefined."""
+    if value.__class__ is float or value.__class__ is int:
+        if value == 0:
+            raise ValueError(f"fastact.{func}: {pname} must be nonzero, got {value!r}")
+        return
+    ndim = getattr(value, "ndim", None)
+    if ndim == 0 or (ndim is None and not hasattr(value, "__len__")):
+        try:
+            zero = bool(value == 0)
+        except (TypeError, ValueError):
+            return
+        if zero:
+            raise ValueError(f"fastact.{func}: {pname} must be nonzero, got {value!r}")
+
+
+_TEMPLATE = '''\
+def {name}({args}, out=None, **kwargs):
+{checks}    return _uf({values}, {pnames}, out=out, **kwargs)
+'''
+
+
+def _make(act, kind):
+    name = act.callable_name(kind)
+    values = ["grad_output", "x"] if kind == "backward" else ["x"]
+    params = [p.name if p.default is None else f"{p.name}={p.default!r}"
+              for p in act.params]
+    checks = "".join(
+        f"    if {p.name}.__class__ is not float or {p.name} == 0.0:\n"
+        f"        _reject_zero({name!r}, {p.name!r}, {p.name})\n"
+        for p in act.params if p.nonzero)
+    src = _TEMPLATE.format(name=name, args=", ".join(values + params),
+                           checks=checks, values=", ".join(values),
+                           pnames=", ".join(act.param_names))
+    namespace = {"_uf": getattr(_ufuncs, name), "_reject_zero": _reject_zero}
+    exec(compile(src, f"<fastact generated {name}>", "exec"), namespace)
+    func = namespace[name]
+    func.__doc__ = public_doc(name)
+    func.__module__ = "fastact"
+    func.__qualname__ = name
+    func.ufunc = getattr(_ufuncs, name)
+    return func
+
+
+WRAPPERS = {}
+for _act in ACTIVATIONS.values():
+    if _act.params:
+        for _kind in ("forward", "grad", "backward"):
+            _f = _make(_act, _kind)
+            WRAPPERS[_f.__name__] = _f
+del _act, _kind, _f

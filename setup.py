@@ -1,0 +1,108 @@
+"""Build fastact's compiled extension.
+
+* ``fastact/_ufuncs.pyx`` is generated from the registry (fastact/_codegen.py)
+  and cythonized here; neither it nor the C it becomes is committed.
+* OpenMP is detected by compiling and running a small program; without it the
+  package builds and runs serially.  ``FASTACT_NO_OPENMP=1`` forces that.
+* Never ``-ffast-math`` (linking it turns on flush-to-zero for the whole
+  process) and never ``-march=native``.  ``-fno-trapping-math`` lets GCC
+  if-convert the kernels' selects (they are written so no arm can trap),
+  ``-ffp-contract=off`` keeps the error-free transformations exact (the
+  kernels use FMA explicitly where the target has it).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "fastact"))
+import _codegen  # noqa: E402  (stdlib only; reads fastact/_registry.py)
+
+sys.path.pop(0)
+
+OPENMP_TEST = r"""
+#include <omp.h>
+#include <stdio.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    printf("%d\n", n);
+    return n >= 1 ? 0 : 1;
+}
+"""
+
+BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+              "-Wno-unused-function", "-Wno-unreachable-code"]
+
+
+def _truthy(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def openmp_flags(compiler_cmd):
+    """(compile flags, link flags) that make a working OpenMP program, or None."""
+    if _truthy("FASTACT_NO_OPENMP"):
+        return None
+    candidates = [(["-fopenmp"], ["-fopenmp"])]
+    if sys.platform == "darwin":
+        candidates.append((["-Xpreprocessor", "-fopenmp"], ["-lomp"]))
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "omp.c")
+        exe = os.path.join(tmp, "omp")
+        with open(src, "w") as f:
+            f.write(OPENMP_TEST)
+        for cflags, lflags in candidates:
+            cmd = compiler_cmd + cflags + [src, "-o", exe] + lflags
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+                subprocess.run([exe], check=True, capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            return cflags, lflags
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") \
+            else [sysconfig.get_config_var("CC") or "cc"]
+        omp = openmp_flags(cc)
+        if omp is None:
+            print("fastact: building WITHOUT OpenMP (loops run serially)")
+        else:
+            print(f"fastact: building with OpenMP ({' '.join(omp[0])})")
+        for ext in self.extensions:
+            ext.extra_compile_args = BASE_FLAGS + (omp[0] if omp else [])
+            ext.extra_link_args = (omp[1] if omp else [])
+        super().build_extensions()
+
+
+def extensions():
+    import numpy
+    from Cython.Build import cythonize
+
+    _codegen.write()
+    ext = Extension(
+        "fastact._ufuncs",
+        ["fastact/_ufuncs.pyx"],
+        include_dirs=[numpy.get_include(), os.path.join("fastact", "src")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+        depends=[os.path.join("fastact", "src", h)
+                 for h in os.listdir(os.path.join(HERE, "fastact", "src"))],
+    )
+    return cythonize([ext], compiler_directives={"language_level": 3},
+                     quiet=True)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
