@@ -75,6 +75,8 @@ def openmp_flags(compiler_cmd):
 
 class BuildExt(build_ext):
     def build_extensions(self):
+        # object files left in build/ may come from the other OpenMP setting
+        self.force = True
         cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") \
             else [sysconfig.get_config_var("CC") or "cc"]
         omp = openmp_flags(cc)

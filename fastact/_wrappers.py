@@ -10,6 +10,8 @@ broadcasts against ``x``, and every ufunc keyword (``out``, ``where``, ``dtype``
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _ufuncs
 from ._docstrings import public_doc
 from ._registry import ACTIVATIONS
@@ -31,9 +33,23 @@ def _reject_zero(func: str, pname: str, value) -> None:
             raise ValueError(f"fastact.{func}: {pname} must be nonzero, got {value!r}")
 
 
+def _dtype_as_signature(kwargs, nvalues, nparams):
+    """``dtype=`` names the loop of the values and the output; the parameter
+    inputs stay float64 (NumPy would otherwise ask for an all-``dtype`` loop,
+    which a parameterized ufunc does not have)."""
+    kwargs = dict(kwargs)
+    dt = kwargs.pop("dtype")
+    if dt is not None and "signature" not in kwargs:
+        dt = np.dtype(dt)
+        kwargs["signature"] = (dt,) * nvalues + (np.dtype(np.float64),) * nparams + (dt,)
+    return kwargs
+
+
 _TEMPLATE = '''\
 def {name}({args}, out=None, **kwargs):
-{checks}    return _uf({values}, {pnames}, out=out, **kwargs)
+{checks}    if kwargs and "dtype" in kwargs:
+        kwargs = _dtype_as_signature(kwargs, {nvalues}, {nparams})
+    return _uf({values}, {pnames}, out=out, **kwargs)
 '''
 
 
@@ -48,8 +64,10 @@ def _make(act, kind):
         for p in act.params if p.nonzero)
     src = _TEMPLATE.format(name=name, args=", ".join(values + params),
                            checks=checks, values=", ".join(values),
-                           pnames=", ".join(act.param_names))
-    namespace = {"_uf": getattr(_ufuncs, name), "_reject_zero": _reject_zero}
+                           pnames=", ".join(act.param_names),
+                           nvalues=len(values), nparams=len(act.params))
+    namespace = {"_uf": getattr(_ufuncs, name), "_reject_zero": _reject_zero,
+                 "_dtype_as_signature": _dtype_as_signature}
     exec(compile(src, f"<fastact generated {name}>", "exec"), namespace)
     func = namespace[name]
     func.__doc__ = public_doc(name)

@@ -1,0 +1,70 @@
+"""Command line: ``python -m fastact {info,bench,verify,plot} ...``."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """\
+usage: python -m fastact COMMAND [options]
+
+commands:
+  info     version, OpenMP, threads, SIMD level, NumPy
+  bench    time every activation against NumPy/SciPy (and torch, jax)
+  verify   measure the error in ULP of every function against mpmath
+  plot     draw activations (needs the 'plot' extra)
+
+'python -m fastact COMMAND --help' describes each.
+"""
+
+
+def info() -> int:
+    import numpy as np
+
+    import fastact
+    from fastact import _ufuncs
+
+    print(f"fastact {fastact.__version__}")
+    print(f"OpenMP: {'on' if fastact.openmp_enabled() else 'off'}"
+          + (f" ({_openmp_runtime()})" if fastact.openmp_enabled() else ""))
+    print(f"threads: {fastact.get_num_threads()}")
+    print(f"SIMD: {getattr(_ufuncs, 'SIMD_LEVEL', 'baseline (compiler default)')}")
+    print(f"NumPy: {np.__version__}")
+    print(f"activations: {len(fastact.ACTIVATIONS)} "
+          f"({', '.join(fastact.ACTIVATIONS)})")
+    return 0
+
+
+def _openmp_runtime() -> str:
+    """The OpenMP library the extension loaded, from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "omp" in line.split("/")[-1]}
+    except OSError:
+        return "runtime unknown"
+    names = sorted({p.rsplit("/", 1)[-1] for p in libs})
+    return ", ".join(names) if names else "runtime unknown"
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "info":
+        return info()
+    if cmd == "bench":
+        from fastact import _bench
+        return _bench.main(rest)
+    if cmd == "verify":
+        from fastact import _verify
+        return _verify.main(rest)
+    if cmd == "plot":
+        from fastact import plot
+        return plot.main(rest)
+    print(f"unknown command {cmd!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""``python -m fastact bench``: fastact's main job, timed on synthetic data.
+
+For every activation (forward and backward; ``--kinds`` adds grad), float32 and
+float64, and a few sizes, it times in one run:
+
+* fastact writing into a preallocated output (``out=``), and with a fresh one;
+* the NumPy/SciPy reference (:mod:`fastact.reference`);
+* the memory roofline: the fastest streaming copy of the same bytes
+  (``np.copyto`` for one input, ``np.add(g, x, out=o)`` for two);
+* optionally PyTorch and JAX (``--compare torch,jax``; from the ``bench`` extra),
+
+checks that fastact agrees with the reference, and prints elements per second
+and ratios. Timings are the best of several repeats (and their spread): noise on
+shared machines only ever makes a run slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from . import _registry
+
+DEFAULT_SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
+QUICK_SIZES = (1_000, 100_000, 1_000_000)
+
+
+class Progress:
+    """A one-line progress bar on stderr (no dependency)."""
+
+    def __init__(self, total: int, stream=None, width: int = 30):
+        self.total, self.done, self.width = max(total, 1), 0, width
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+        self.enabled = True
+
+    def step(self, label: str = "") -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        frac = self.done / self.total
+        bar = "#" * int(frac * self.width)
+        el = time.perf_counter() - self.t0
+        self.stream.write(f"\r[{bar:<{self.width}}] {self.done}/{self.total} "
+                          f"{el:5.0f}s {label[:40]:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def best_time(fn, min_time: float = 0.05, repeats: int = 7, max_calls=10_000):
+    """(best, median) seconds per call: calls are batched so one batch takes
+    about min_time / repeats, then the batch is repeated."""
+    fn()  # warm up (page faults of fresh outputs, lazy init, JIT)
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    number = int(min(max_calls, max(1, (min_time / repeats) / one)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    times.sort()
+    return times[0], times[len(times) // 2]
+
+
+def _params(act):
+    return {p.name: (p.default if p.default is not None else p.samples[0])
+            for p in act.params}
+
+
+def _inputs(n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * 3).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    return x, g
+
+
+def _peers(names):
+    peers = {}
+    for name in names:
+        if name == "torch":
+            from . import _peers_torch
+            peers["torch"] = _peers_torch
+        elif name == "jax":
+            from . import _peers_jax
+            peers["jax"] = _peers_jax
+        else:
+            raise SystemExit(f"fastact bench: unknown peer {name!r} (torch, jax)")
+    return peers
+
+
+def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
+        kinds=("forward", "backward"), compare=(), repeats=7, min_time=0.05,
+        progress=True, stream=None):
+    """Time everything; return a list of row dicts."""
+    from . import reference  # noqa: F401  (SciPy import outside the timings)
+
+    stream = stream or sys.stdout
+    acts = [a for a in _registry.ACTIVATIONS.values()
+            if not only or a.name in only]
+    if only:
+        missing = set(only) - {a.name for a in acts}
+        if missing:
+            raise SystemExit(f"fastact bench: unknown activation(s) {sorted(missing)}")
+    peers = _peers(compare)
+    jobs = [(a, k, d, n) for a in acts for k in kinds for d in dtypes for n in sizes]
+    bar = Progress(len(jobs))
+    bar.enabled = progress
+    rows = []
+    cache = {}
+    for act, kind, dname, n in jobs:
+        bar.step(f"{act.name} {kind} {dname} n={n}")
+        dtype = np.dtype(dname)
+        if (n, dname) not in cache:
+            cache.clear()
+            cache[(n, dname)] = _inputs(n, dtype)
+        x, g = cache[(n, dname)]
+        out = np.empty_like(x)
+        params = _params(act)
+        f = getattr(act, kind)
+        args = (g, x) if kind == "backward" else (x,)
+
+        def ours():
+            f(*args, **params, out=out)
+
+        def ours_fresh():
+            f(*args, **params)
+
+        ref_f, ref_d = act.reference
+        if kind == "forward":
+            def ref():
+                return ref_f(x, **params)
+        elif kind == "grad":
+            def ref():
+                return ref_d(x, **params)
+        else:
+            def ref():
+                return g * ref_d(x, **params)
+
+        if kind == "backward":
+            def roof():
+                np.add(g, x, out=out)
+        else:
+            def roof():
+                np.copyto(out, x)
+
+        row = {"name": act.name, "kind": kind, "dtype": dname, "n": n}
+        row["fastact"], row["fastact_median"] = best_time(ours, min_time, repeats)
+        row["fastact_fresh"], _ = best_time(ours_fresh, min_time, repeats)
+        row["roofline"], _ = best_time(roof, min_time, repeats)
+        # the reference is slow: fewer repeats at large n
+        row["reference"], _ = best_time(ref, min_time, 3 if n >= 10**6 else repeats,
+                                        max_calls=100)
+        ours()
+        want = np.asarray(ref(), dtype=np.float64)
+        tol = 1e-5 if dname == "float32" else 1e-12
+        with np.errstate(invalid="ignore"):
+            ok = np.allclose(out.astype(np.float64), want, rtol=tol, atol=tol * 1e-3,
+                             equal_nan=True)
+        row["agrees"] = bool(ok)
+        for pname, peer in peers.items():
+            t = peer.time_call(act, kind, x, g, params, best_time, min_time, repeats)
+            if t is not None:
+                row[pname] = t
+        rows.append(row)
+    bar.close()
+    return rows
+
+
+def format_table(rows, peers=()):
+    """A plain-text table: M elements/s and the ratios that matter."""
+    head = ["function", "kind", "dtype", "n", "fastact Me/s", "spread",
+            "vs reference", "roofline ratio", "fresh Me/s"]
+    for p in peers:
+        head.append(f"vs {p}")
+    head.append("agrees")
+    lines = []
+    for r in rows:
+        n = r["n"]
+        cells = [r["name"], r["kind"], r["dtype"], f"{n:.0e}".replace("e+0", "e"),
+                 f"{n / r['fastact'] / 1e6:,.0f}",
+                 f"{(r['fastact_median'] / r['fastact'] - 1) * 100:.0f}%",
+                 f"{r['reference'] / r['fastact']:.1f}x",
+                 f"{r['roofline'] / r['fastact']:.2f}",
+                 f"{n / r['fastact_fresh'] / 1e6:,.0f}"]
+        for p in peers:
+            t = r.get(p)
+            cells.append("-" if t is None else f"{t / r['fastact']:.2f}x")
+        cells.append("yes" if r["agrees"] else "NO")
+        lines.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in lines)) if lines else len(h)
+              for i, h in enumerate(head)]
+    fmt = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    out = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(c) for c in lines]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m fastact bench",
+        description="Time every activation against the NumPy/SciPy reference "
+                    "(and optionally PyTorch, JAX) and the memory roofline.")
+    p.add_argument("--quick", action="store_true",
+                   help="a short run: sizes 1e3..1e6, fewer repeats")
+    p.add_argument("--only", default="",
+                   help="comma-separated activation names (default: all)")
+    p.add_argument("--sizes", default="",
+                   help="comma-separated sizes, e.g. 1000,100000,10000000")
+    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--kinds", default="forward,backward",
+                   help="any of forward,grad,backward")
+    p.add_argument("--compare", default="",
+                   help="peers to time side by side: torch,jax")
+    p.add_argument("--threads", type=int, default=None,
+                   help="thread count for fastact (and the peers)")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    from . import _threads
+
+    only = [s for s in a.only.split(",") if s] or None
+    if a.sizes:
+        sizes = tuple(int(float(s)) for s in a.sizes.split(","))
+    else:
+        sizes = QUICK_SIZES if a.quick else DEFAULT_SIZES
+    repeats = a.repeats or (3 if a.quick else 7)
+    min_time = 0.02 if a.quick else 0.1
+    compare = tuple(s for s in a.compare.split(",") if s)
+    if a.threads:
+        _threads.set_num_threads(a.threads)
+    import fastact
+
+    print(f"fastact {fastact.__version__}: {fastact.get_num_threads()} thread(s), "
+          f"OpenMP {'on' if fastact.openmp_enabled() else 'off'}, "
+          f"NumPy {np.__version__}; best of {repeats} repeats")
+    rows = run(only=only, sizes=sizes, dtypes=tuple(a.dtypes.split(",")),
+               kinds=tuple(a.kinds.split(",")), compare=compare, repeats=repeats,
+               min_time=min_time, progress=not a.no_progress)
+    print(format_table(rows, compare))
+    print("Me/s: million elements per second with out=; vs reference: speed-up "
+          "over fastact.reference (NumPy/SciPy); roofline ratio: time of a "
+          "streaming copy of the same bytes / fastact's time (1.0 = at the "
+          "memory roofline); spread: median over best.")
+    bad = [r for r in rows if not r["agrees"]]
+    if bad:
+        print(f"{len(bad)} row(s) disagree with the reference", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,100 @@
+"""Shared fixtures: everything is parametrized over the registry, so a new
+activation is tested without new test code."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+# Test the installed package, not the source tree: drop the repository root
+# that `python -m pytest` puts first on sys.path (an in-place build still
+# works, since then the source tree *is* the installed package).
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not any(f.startswith("_ufuncs") and f.endswith((".so", ".pyd"))
+           for f in os.listdir(os.path.join(_ROOT, "fastact"))):
+    sys.path[:] = [p for p in sys.path
+                   if os.path.abspath(p or os.curdir) != _ROOT]
+
+import fastact  # noqa: E402
+from fastact import ACTIVATIONS  # noqa: E402
+
+DTYPES = (np.float16, np.float32, np.float64)
+KINDS = ("forward", "grad", "backward")
+NAMES = tuple(ACTIVATIONS)
+
+
+def param_sets(act, include_samples=True):
+    """Parameter dicts to test an activation at: the defaults and samples."""
+    if not act.params:
+        return [{}]
+    base = {p.name: (p.default if p.default is not None else p.samples[0])
+            for p in act.params}
+    out = [base]
+    if include_samples:
+        for p in act.params:
+            for s in p.samples:
+                if s != base[p.name]:
+                    out.append({**base, p.name: s})
+    return out
+
+
+def call(act, kind, x, g=None, **kw):
+    """Call forward/grad/backward with the activation's parameters."""
+    params = param_sets(act, include_samples=False)[0]
+    params.update({k: v for k, v in kw.items() if k in act.param_names})
+    rest = {k: v for k, v in kw.items() if k not in act.param_names}
+    f = getattr(act, kind)
+    if kind == "backward":
+        if g is None:
+            g = np.ones_like(x)
+        return f(g, x, **params, **rest)
+    return f(x, **params, **rest)
+
+
+def reference(act, kind, x, g=None, **params):
+    """The NumPy/SciPy reference in float64 for the same call."""
+    ref_f, ref_g = act.reference
+    p = param_sets(act, include_samples=False)[0]
+    p.update(params)
+    x64 = np.asarray(x, dtype=np.float64)
+    if kind == "forward":
+        return ref_f(x64, **p)
+    d = ref_g(x64, **p)
+    if kind == "grad":
+        return d
+    return np.asarray(g, dtype=np.float64) * d
+
+
+def ulp_error(y, r, dtype, floor=None):
+    """|y - r| in units of the spacing of `dtype` at r (r is float64)."""
+    y = np.asarray(y, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    ar = np.abs(r)
+    if floor is not None:
+        ar = np.maximum(ar, floor)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rd = ar.astype(dtype)
+        sp = np.spacing(rd.astype(dtype)).astype(np.float64)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    sp = np.where(np.isfinite(sp) & (sp > 0), sp, tiny)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(y - r) / sp
+    same = (y == r) | (np.isnan(y) & np.isnan(r))
+    err = np.where(same, 0.0, err)
+    return np.where(np.isnan(err), np.inf, err)
+
+
+@pytest.fixture(params=NAMES)
+def act(request):
+    return ACTIVATIONS[request.param]
+
+
+@pytest.fixture(params=DTYPES, ids=lambda d: np.dtype(d).name)
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=KINDS)
+def kind(request):
+    return request.param

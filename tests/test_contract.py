@@ -1,0 +1,217 @@
+"""The ufunc contract, one behaviour per test: out=, where=, dtype=,
+broadcasting of parameters, layouts, 0-d and empty, errors, input untouched."""
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import ACTIVATIONS
+from conftest import call, param_sets
+
+RNG = np.random.default_rng(42)
+BASE = (RNG.standard_normal((6, 7)) * 3).astype(np.float64)
+
+
+def _expected(act, kind, x, g=None):
+    """The same call on a fresh contiguous float64 copy, cast back."""
+    x64 = np.ascontiguousarray(x, dtype=np.float64)
+    g64 = None if g is None else np.ascontiguousarray(g, dtype=np.float64)
+    return call(act, kind, x64, g64)
+
+
+def _layouts(dtype):
+    a = BASE.astype(dtype)
+    big = np.repeat(np.repeat(a, 2, axis=0), 3, axis=1)
+    swapped = a.astype(a.dtype.newbyteorder())
+    ro = a.copy()
+    ro.flags.writeable = False
+    return {
+        "C": a,
+        "F": np.asfortranarray(a),
+        "transposed": a.T,
+        "strided": big[::2, ::3],
+        "negative": a[::-1, ::-2],
+        "byteswapped": swapped,
+        "readonly": ro,
+    }
+
+
+@pytest.mark.parametrize("layout", list(_layouts(np.float64)))
+def test_layouts(act, kind, dtype, layout):
+    x = _layouts(dtype)[layout]
+    g = _layouts(dtype)["negative"][: x.shape[0], : x.shape[1]] if kind == "backward" else None
+    if g is not None and g.shape != x.shape:
+        g = np.resize(g, x.shape)
+    before = x.copy()
+    y = call(act, kind, x, g)
+    assert y.shape == x.shape
+    assert y.dtype == np.dtype(dtype).newbyteorder("=")
+    want = _expected(act, kind, x, g).astype(dtype)
+    np.testing.assert_array_equal(y, want, err_msg=f"{act.name} {kind} {layout}")
+    np.testing.assert_array_equal(x, before)  # input untouched
+
+
+def test_out_argument(act, kind, dtype):
+    x = BASE.astype(dtype)
+    out = np.full_like(x, 7)
+    y = call(act, kind, x, out=out)
+    assert y is out
+    np.testing.assert_array_equal(out, call(act, kind, x))
+
+
+def test_in_place(act, kind, dtype):
+    x = BASE.astype(dtype)
+    want = call(act, kind, x)
+    x2 = x.copy()
+    y = call(act, kind, x2, out=x2)
+    assert y is x2
+    np.testing.assert_array_equal(x2, want)
+
+
+def test_where_mask(act, kind):
+    x = BASE.copy()
+    mask = RNG.random(x.shape) < 0.5
+    out = np.full_like(x, -123.0)
+    call(act, kind, x, out=out, where=mask)
+    full = call(act, kind, x)
+    np.testing.assert_array_equal(out[mask], full[mask])
+    assert np.all(out[~mask] == -123.0)
+
+
+def test_dtype_keyword(act, kind):
+    x = BASE.copy()
+    y = call(act, kind, x, dtype=np.float32)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, call(act, kind, x.astype(np.float32)))
+
+
+def test_casting_keyword_is_passed_through(act):
+    x = BASE.copy()
+    out = np.empty(x.shape, dtype=np.float32)
+    with pytest.raises(TypeError):  # float64 -> float32 output is not 'safe'
+        call(act, "forward", x, out=out, casting="safe")
+    call(act, "forward", x, out=out, casting="same_kind")
+
+
+def test_order_keyword(act):
+    y = call(act, "forward", BASE.copy(), order="F")
+    assert y.flags.f_contiguous
+
+
+def test_zero_dim_and_scalars(act, kind, dtype):
+    x0 = np.array(0.75, dtype=dtype)
+    y = call(act, kind, x0)
+    assert np.ndim(y) == 0 and np.asarray(y).dtype == dtype
+    assert call(act, kind, 0.75) == call(act, kind, np.float64(0.75))
+    lst = call(act, kind, [0.5, -1.5])
+    np.testing.assert_array_equal(lst, call(act, kind, np.array([0.5, -1.5])))
+
+
+def test_empty(act, kind, dtype):
+    for shape in [(0,), (3, 0), (0, 4, 2)]:
+        y = call(act, kind, np.empty(shape, dtype=dtype))
+        assert y.shape == shape and y.dtype == dtype
+
+
+def test_integer_and_bool_inputs_cast_like_numpy(act):
+    for src in (np.int8, np.int32, np.int64, np.uint16, np.bool_):
+        x = np.arange(-3, 4).astype(src)
+        y = call(act, "forward", x)
+        want = np.sin(x).dtype  # NumPy's rule for a float loop from this type
+        assert y.dtype == want, (src, y.dtype)
+        np.testing.assert_array_equal(y, call(act, "forward", x.astype(want)))
+
+
+@pytest.mark.parametrize("bad,label", [
+    (np.array([1 + 2j]), "complex128"),
+    (np.array([1.0], dtype=object), "object"),
+    (np.array(["a"]), "<U1"),
+    (np.array(["2020-01-01"], dtype="M8[D]"), "datetime64"),
+    (None, "object"),
+])
+def test_bad_dtypes_raise_type_error_naming_function_and_dtype(act, kind, bad, label):
+    name = act.callable_name(kind)
+    with pytest.raises(TypeError) as info:
+        call(act, kind, bad, np.ones(1) if kind == "backward" else None)
+    msg = str(info.value)
+    assert name in msg and label in msg, msg
+
+
+def test_parameter_defaults_follow_pytorch():
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_array_equal(fastact.leaky_relu(x), fastact.leaky_relu(x, 0.01))
+    np.testing.assert_array_equal(fastact.leaky_relu(x),
+                                  fastact.leaky_relu(x, negative_slope=0.01))
+    for name in ("elu", "celu"):
+        f = getattr(fastact, name)
+        np.testing.assert_array_equal(f(x), f(x, alpha=1.0))
+        np.testing.assert_array_equal(f(x), f(x, 1.0))
+    np.testing.assert_array_equal(fastact.softplus(x), fastact.softplus(x, beta=1.0))
+    with pytest.raises(TypeError):
+        fastact.prelu(x)  # the weight is required
+
+
+def test_parameter_broadcasts_per_channel():
+    x = RNG.standard_normal((2, 3, 4))
+    w = np.array([0.1, 0.2, 0.3])[:, None]
+    y = fastact.prelu(x, w)
+    np.testing.assert_array_equal(y, np.where(x > 0, x, w * x))
+    g = RNG.standard_normal(x.shape)
+    np.testing.assert_array_equal(fastact.prelu_backward(g, x, w),
+                                  g * np.where(x > 0, 1.0, w * np.ones_like(x)))
+
+
+def test_parameter_array_matches_scalar_calls():
+    x = RNG.standard_normal((4, 5)) * 3
+    alphas = np.array([0.5, 1.0, 2.0, 3.0])[:, None]
+    for name in ("elu", "celu", "softplus", "leaky_relu"):
+        f = getattr(fastact, name)
+        y = f(x, alphas)
+        for i, a in enumerate(alphas[:, 0]):
+            np.testing.assert_array_equal(y[i], f(x[i], float(a)))
+
+
+@pytest.mark.parametrize("name,pname", [("celu", "alpha"), ("softplus", "beta")])
+@pytest.mark.parametrize("zero", [0, 0.0, np.float32(0), np.array(0.0)])
+def test_scalar_parameter_that_makes_function_undefined(name, pname, zero):
+    for kind in ("forward", "grad", "backward"):
+        f = getattr(fastact, ACTIVATIONS[name].callable_name(kind))
+        args = (np.ones(3), np.ones(3)) if kind == "backward" else (np.ones(3),)
+        with pytest.raises(ValueError, match=f"{name}.*{pname}"):
+            f(*args, **{pname: zero})
+
+
+def test_wrong_shape_out_and_weight():
+    x = np.ones((3, 4))
+    with pytest.raises(ValueError):
+        fastact.gelu(x, out=np.empty((4, 3)))
+    with pytest.raises(ValueError):
+        fastact.prelu(x, np.ones(3))
+
+
+def test_read_only_out():
+    out = np.empty(4)
+    out.flags.writeable = False
+    with pytest.raises(ValueError):
+        fastact.gelu(np.ones(4), out=out)
+    with pytest.raises(ValueError):
+        fastact.elu(np.ones(4), out=out)
+
+
+class Duck:
+    """A minimal duck array: it must be given the ufunc, not a plain array."""
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = [i.a if isinstance(i, Duck) else i for i in inputs]
+        return Duck(getattr(ufunc, method)(*inputs, **kwargs)), ufunc.__name__
+
+
+def test_duck_arrays_dispatch(act, kind):
+    x = np.linspace(-2, 2, 5)
+    res = call(act, kind, Duck(x), Duck(np.ones(5)) if kind == "backward" else None)
+    duck, name = res
+    assert name == act.callable_name(kind)
+    np.testing.assert_array_equal(duck.a, call(act, kind, x))

@@ -1,0 +1,74 @@
+"""The registry is the one source of truth: it names exactly the required set,
+and every name it lists exists publicly in every kind and dtype."""
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import ACTIVATIONS, ALIASES
+
+REQUIRED = {
+    "relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "sigmoid",
+    "log_sigmoid", "hard_sigmoid", "tanh", "hard_tanh", "softsign", "softplus",
+    "silu", "hard_swish", "mish", "gelu", "gelu_tanh", "gelu_sigmoid",
+}
+
+
+def test_registry_names_the_required_set():
+    assert set(ACTIVATIONS) == REQUIRED
+    assert ALIASES["swish"] == "silu"
+
+
+def test_registry_is_read_only():
+    with pytest.raises(TypeError):
+        ACTIVATIONS["relu"] = None  # type: ignore[index]
+
+
+def test_spec_fields(act):
+    assert act.formula and act.derivative and act.summary and act.torch
+    f, d = act.reference
+    assert callable(f) and callable(d)
+    for k in act.kinks:
+        assert np.isfinite(k)
+    assert act.forward is getattr(fastact, act.name)
+    assert act.grad is getattr(fastact, act.name + "_grad")
+    assert act.backward is getattr(fastact, act.name + "_backward")
+
+
+def test_public_names_for_every_kind(act, kind):
+    name = act.callable_name(kind)
+    f = getattr(fastact, name)
+    assert name in fastact.__all__
+    if act.params:
+        assert callable(f) and isinstance(f.ufunc, np.ufunc)
+        uf = f.ufunc
+    else:
+        assert isinstance(f, np.ufunc)
+        uf = f
+    nin = (2 if kind == "backward" else 1) + len(act.params)
+    assert uf.nin == nin and uf.nout == 1
+    assert uf.__name__ == name
+    p = "d" * len(act.params)
+    v = 2 if kind == "backward" else 1
+    assert uf.types == [c * v + p + "->" + c for c in "efd"]
+
+
+def test_aliases_are_the_same_objects():
+    for alias, target in ALIASES.items():
+        for suffix in ("", "_grad", "_backward"):
+            assert getattr(fastact, alias + suffix) is getattr(fastact, target + suffix)
+
+
+def test_prelu_weight_backward_is_a_ufunc():
+    assert isinstance(fastact.prelu_weight_backward, np.ufunc)
+    g = np.array([1.0, 2.0, 3.0])
+    x = np.array([-2.0, 0.5, -0.25])
+    np.testing.assert_array_equal(fastact.prelu_weight_backward(g, x),
+                                  g * np.minimum(x, 0))
+
+
+def test_docstrings(act, kind):
+    f = getattr(fastact, act.callable_name(kind))
+    doc = f.__doc__
+    for section in ("Parameters", "Returns", "Examples", "out"):
+        assert section in doc

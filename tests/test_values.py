@@ -1,0 +1,99 @@
+"""Values against fastact.reference in ULP of the output dtype, derivatives
+against finite differences, and backward against grad_output * grad."""
+
+import numpy as np
+import pytest
+
+from conftest import call, param_sets, reference, ulp_error
+
+# error bounds in ULP of the output dtype against the float64 reference; the
+# float64 reference is itself a composition of library calls, so float64 is
+# checked loosely here and exactly (against mpmath) in test_accuracy.py
+BOUND = {np.float16: 1.0, np.float32: 2.0, np.float64: 16.0}
+
+
+def points(act, dtype):
+    """Dense points over the interesting span and kinks, and the tails."""
+    lo, hi = act.span
+    xs = [np.linspace(lo, hi, 4001)]
+    for k in act.kinks:
+        xs.append(k + np.linspace(-1e-3, 1e-3, 201))
+    fmax = float(np.finfo(dtype).max)
+    # tails up to where the float64 reference is still exact to far below
+    # the dtype's ULP (mpmath covers the rest of the range in test_accuracy)
+    tail_hi = min(fmax, 1e30) if dtype != np.float64 else 30.0
+    mags = np.geomspace(1e-6, tail_hi, 2001)
+    xs += [mags, -mags, np.linspace(-30, 30, 2001)]
+    x = np.concatenate(xs).astype(dtype)
+    return np.unique(x[np.isfinite(x)])
+
+
+def _floor(act, kind):
+    return 2.0 ** -6 if (act.grad_has_root and kind != "forward") else None
+
+
+@pytest.mark.parametrize("pset", [0, 1, 2])
+def test_matches_reference(act, kind, dtype, pset):
+    psets = param_sets(act)
+    if pset >= len(psets):
+        pytest.skip("no such parameter set")
+    params = psets[pset]
+    x = points(act, dtype)
+    rng = np.random.default_rng(1)
+    g = rng.uniform(-2, 2, x.shape).astype(dtype) if kind == "backward" else None
+    y = call(act, kind, x, g, **params)
+    assert y.dtype == dtype
+    r = reference(act, kind, x, g, **params)
+    bound = BOUND[dtype] + (0.5 if kind == "backward" and dtype != np.float64 else 0)
+    err = ulp_error(y, r, dtype, floor=_floor(act, kind))
+    # piecewise functions: at a kink only the convention is checked (below)
+    worst = int(np.argmax(err))
+    assert err[worst] <= bound, (
+        f"{act.name} {kind} {np.dtype(dtype).name} {params}: "
+        f"{err[worst]:.3g} ULP at x={x[worst]!r}: got {y[worst]!r}, want {r[worst]!r}")
+
+
+@pytest.mark.parametrize("name,x,expected", [
+    ("relu", 0.0, 0.0), ("relu6", 0.0, 0.0), ("relu6", 6.0, 0.0),
+    ("leaky_relu", 0.0, 0.01), ("elu", 0.0, 1.0), ("celu", 0.0, 1.0),
+    ("hard_sigmoid", -3.0, 0.0), ("hard_sigmoid", 3.0, 0.0),
+    ("hard_tanh", -1.0, 0.0), ("hard_tanh", 1.0, 0.0),
+    ("hard_swish", -3.0, -0.5), ("hard_swish", 3.0, 1.5),
+    ("prelu", 0.0, 0.25),
+])
+def test_derivative_convention_at_kinks(name, x, expected):
+    from fastact import ACTIVATIONS
+    act = ACTIVATIONS[name]
+    for dtype in (np.float32, np.float64):
+        y = call(act, "grad", np.array([x], dtype=dtype))
+        assert y[0] == np.asarray(expected, dtype=dtype), (name, x, y)
+
+
+def test_grad_matches_finite_differences(act):
+    x = np.linspace(act.span[0], act.span[1], 1201)
+    for k in act.kinks:
+        x = x[np.abs(x - k) > 1e-3]
+    for params in param_sets(act):
+        h = 1e-6 * np.maximum(1.0, np.abs(x))
+        fd = (call(act, "forward", x + h, **params)
+              - call(act, "forward", x - h, **params)) / (2 * h)
+        d = call(act, "grad", x, **params)
+        np.testing.assert_allclose(d, fd, rtol=1e-6, atol=1e-8,
+                                   err_msg=f"{act.name} {params}")
+
+
+def test_backward_is_grad_times_grad_output(act, dtype):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(5000) * 4).astype(dtype)
+    g = rng.standard_normal(5000).astype(dtype)
+    for params in param_sets(act):
+        b = call(act, "backward", x, g, **params)
+        d = call(act, "grad", x, **params)
+        prod = (g.astype(np.float64) * d.astype(np.float64))
+        if dtype == np.float64:
+            # one rounding of the same double product: identical bits
+            np.testing.assert_array_equal(b, prod)
+        else:
+            # the fused product is rounded once from double precision
+            err = ulp_error(b, prod, dtype)
+            assert err.max() <= 1.0, (act.name, params, err.max())
