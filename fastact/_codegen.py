@@ -155,6 +155,7 @@ def _loop_function(u: UfuncSpec, t: str) -> str:
     call = ", ".join(f"args[{k}], steps[{k}]" for k in range(nargs))
     call_off = ", ".join(f"args[{k}] + lo * steps[{k}], steps[{k}]"
                          for k in range(nargs))
+    sig = "".join("d" if i in u.params else t for i in u.inputs) + t
     return f"""\
 cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
         void *data) noexcept nogil:
@@ -162,8 +163,13 @@ cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *
     cdef int nt = _threads_for(n, {u.threshold})
     cdef npy_intp per, b, lo, cnt
     cdef int flags = 0
+    cdef int before = fa_fe_test()
+    fa_fe_clear()
     if nt <= 1:
         _run_{u.name}_{t}({call}, n)
+        flags = fa_fe_audit(fa_fe_test(), args, steps, 0, n, {u.nin}, b"{sig}")
+        fa_fe_clear()
+        fa_fe_raise(before | flags)
         return
     per = ((n + nt - 1) // nt + 63) // 64 * 64
     for b in prange(nt, num_threads=nt, schedule="static"):
@@ -174,8 +180,10 @@ cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *
         if cnt > 0:
             fa_fe_clear()
             _run_{u.name}_{t}({call_off}, cnt)
-            flags |= fa_fe_test()
-    fa_fe_raise(flags)
+            flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, {u.nin},
+                                 b"{sig}")
+            fa_fe_clear()
+    fa_fe_raise(before | flags)
 """
 
 
@@ -217,6 +225,8 @@ cdef extern from "fa_runtime.h":
     void fa_fe_clear() noexcept nogil
     int fa_fe_test() noexcept nogil
     void fa_fe_raise(int) noexcept nogil
+    long long fa_fp_control() noexcept nogil
+    int fa_fe_audit(int, char **, const npy_intp *, npy_intp, npy_intp, int, const char *) noexcept nogil
 
 cdef extern from "fa_ufunc.h":
     void fa_set_type_resolver(object)
@@ -274,6 +284,11 @@ def _after_fork_in_child():
 
 def _serial_after_fork():
     return bool(_serial_only)
+
+
+def _fp_control():
+    """MXCSR (x86-64) or FPCR (aarch64) of the calling thread; -1 elsewhere."""
+    return fa_fp_control()
 
 
 # ---- ufunc construction -------------------------------------------------------

@@ -94,12 +94,14 @@ FA_K double fa_hard_tanh_grad(double x) {
 }
 
 FA_K double fa_hard_swish(double x) {
-    double mid = x * (x + 3.0) / 6.0;
+    double c = fa_clamp(x, -3.0, 3.0);     /* both arms are evaluated */
+    double mid = c * (c + 3.0) / 6.0;
     return x > 3.0 ? x : (x < -3.0 ? 0.0 : mid);
 }
 FA_K double fa_hard_swish_grad(double x) {
     /* (2x + 3) is exact around the root -1.5 */
-    double mid = (2.0 * x + 3.0) / 6.0;
+    double c = fa_clamp(x, -3.0, 3.0);
+    double mid = (2.0 * c + 3.0) / 6.0;
     return x > 3.0 ? 1.0 : (x < -3.0 ? 0.0 : mid);
 }
 
@@ -182,7 +184,8 @@ FA_K double fa_log_sigmoid_grad(double x) {
 FA_K double fa_tanh_grad(double x) {
     /* sech^2 x = 4e/(1+e)^2 with e = exp(-2|x|); 1 - tanh^2 would be 0 from
      * |x| ~ 19 */
-    double e = fa_exp(-2.0 * fabs(x)), r = 1.0 / (1.0 + e);
+    double a = fa_clamp(fabs(x), 0.0, 1000.0);      /* 2|x| must not overflow */
+    double e = fa_exp(-2.0 * a), r = 1.0 / (1.0 + e);
     return 4.0 * e * r * r;
 }
 
@@ -216,13 +219,13 @@ FA_K double fa_softplus_grad(double x, double beta) {
 
 FA_K double fa_silu(double x) {
     double a = fabs(x), e = fa_exp(-a), r = 1.0 / (1.0 + e);
-    double xc = x < -800.0 ? -800.0 : x;
+    double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_exp_mul(-a, xc * r);
 }
 FA_K double fa_silu_grad(double x) {
     /* sigma(x) (1 + x sigma(-x)) */
     double a = fabs(x), e = fa_exp(-a), r = 1.0 / (1.0 + e);
-    double xc = x < -800.0 ? -800.0 : x;
+    double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     return x >= 0.0 ? r * (1.0 + x * e * r) : fa_exp_mul(-a, r * (1.0 + xc * r));
 }
 
@@ -239,7 +242,7 @@ FA_K double fa_qg_arg(double x, double *lo) {
 FA_K double fa_gelu_sigmoid(double x) {
     double lo, t = fa_qg_arg(x, &lo);
     double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
-    double xc = x < -1000.0 ? -1000.0 : x;
+    double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_exp_mul(-t, xc * r * (1.0 - lo));
 }
 FA_K double fa_gelu_sigmoid_grad(double x) {
@@ -256,7 +259,7 @@ FA_K double fa_mish(double x) {
      * e(e+2)/(e(e+2)+2) for x < 0 -- nothing overflows */
     double a = fabs(x), e = fa_exp(-a);
     double n = e * (e + 2.0);
-    double xc = x < -800.0 ? -800.0 : x;
+    double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     double pos = x * ((1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e));
     return x >= 0.0 ? pos : fa_exp_mul(-a, xc * (e + 2.0) / (n + 2.0));
 }
@@ -264,7 +267,7 @@ FA_K double fa_mish_grad(double x) {
     /* tanh(s) + x sech^2(s) sigma(x), s = softplus(x); with w = 1 + e^x,
      * sech^2(s) sigma(x) = 4 w e^x / (w^2 + 1)^2 */
     double a = fabs(x), e = fa_exp(-a);
-    double xc = x < -800.0 ? -800.0 : x;
+    double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     double q = 1.0 + 2.0 * e + 2.0 * e * e;         /* x >= 0 */
     double pos = (1.0 + 2.0 * e) / q + x * (4.0 * (1.0 + e) * e * e / (q * q));
     double d = e * (e + 2.0) + 2.0;                 /* x < 0 */
@@ -297,7 +300,7 @@ FA_K double fa_gelu_tanh(double x) {
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
     double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
-    double xc = x < -1000.0 ? -1000.0 : x;
+    double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_exp_mul(-t, xc * r * (1.0 - lo));
 }
 FA_K double fa_gelu_tanh_grad(double x) {

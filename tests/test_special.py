@@ -1,0 +1,145 @@
+"""Special values and side effects: NaN propagates, infinities give the
+limits, no spurious floating-point exceptions, and the process's
+floating-point environment is left alone."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastact
+from conftest import call, param_sets
+
+
+def _finite_extremes(dtype):
+    fi = np.finfo(dtype)
+    with np.errstate(over="ignore"):  # geomspace's own power() near max
+        mags = _mags(fi)
+    with np.errstate(over="ignore"):
+        x = np.concatenate([mags, -mags, [0.0, -0.0]]).astype(dtype)
+    return x[np.isfinite(x)]
+
+
+def _mags(fi):
+    return np.concatenate([
+        np.geomspace(float(fi.smallest_subnormal), float(fi.max), 3000),
+        [float(fi.smallest_subnormal), float(fi.smallest_normal), 1.0,
+         float(fi.max)],
+        np.linspace(0, 50, 501),
+        np.linspace(700, 760, 121),
+    ]).astype(np.float64)
+
+
+def _genuine_overflow(act, params):
+    """Inputs where the true result overflows the dtype (not spurious)."""
+    scale = None
+    if act.name == "selu":
+        scale = 1.0507009873554805
+    slope = params.get("negative_slope", params.get("weight"))
+    if slope is not None and abs(slope) > 1:
+        scale = abs(slope)
+    if scale is None:
+        return None
+    # |x| > max/scale, written so the test itself does not overflow
+    return lambda x: np.abs(x.astype(np.float64)) > float(np.finfo(x.dtype).max) / scale
+
+
+@pytest.mark.parametrize("size", ["serial", "threaded"])
+def test_no_spurious_fp_exceptions(act, kind, dtype, size):
+    x = _finite_extremes(dtype)
+    for params in param_sets(act):
+        genuine = _genuine_overflow(act, params)
+        xs = x[~genuine(x)] if genuine else x
+        if size == "threaded":
+            xs = np.resize(xs, 2**18 + 5)  # above every threading threshold
+        g = np.full_like(xs, 0.75)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            call(act, kind, xs, g, **params)
+
+
+def test_nan_propagates(act, kind, dtype):
+    x = np.array([np.nan, 1.0, np.nan, -1.0], dtype=dtype)
+    for params in param_sets(act):
+        y = call(act, kind, x, **params)
+        assert np.isnan(y[0]) and np.isnan(y[2]), (act.name, kind, params, y)
+        assert not np.isnan(y[1]) and not np.isnan(y[3])
+    if kind == "backward":
+        g = np.array([np.nan, 1.0], dtype=dtype)
+        y = call(act, kind, np.array([1.0, 2.0], dtype=dtype), g)
+        assert np.isnan(y[0]) and not np.isnan(y[1])
+
+
+def test_infinities_give_the_limits(act, kind, dtype):
+    ref_f, ref_d = act.reference
+    for params in param_sets(act):
+        x = np.array([np.inf, -np.inf], dtype=dtype)
+        y = call(act, kind, x, **params)
+        fmax = float(np.finfo(dtype).max)
+        with np.errstate(over="ignore"):
+            # the limit: the reference's value at the largest finite input,
+            # unless the function itself goes to infinity
+            far = np.array([fmax, -fmax], dtype=np.float64)
+            r = (ref_f if kind == "forward" else ref_d)(far, **params)
+        for yi, ri, xi in zip(y, r, x):
+            assert not np.isnan(yi), (act.name, kind, xi)
+            if np.isinf(ri) or abs(ri) > fmax:
+                assert np.isinf(yi) and np.sign(yi) == np.sign(ri), (act.name, kind, xi, yi)
+            else:
+                assert abs(float(yi) - ri) <= 1e-6 * max(1.0, abs(ri)) or (
+                    np.isinf(yi) and np.sign(yi) == np.sign(ri) and abs(ri) > 1e300), (
+                    act.name, kind, xi, yi, ri)
+
+
+def test_negative_zero_consistent(act, kind, dtype):
+    for params in param_sets(act):
+        y = call(act, kind, np.array([0.0, -0.0], dtype=dtype), **params)
+        assert y[0] == y[1] or (act.kinks and 0.0 in act.kinks and kind != "forward"), (
+            act.name, kind, y)
+        assert not np.isnan(y).any()
+
+
+FP_ENV_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    def subnormal_ok():
+        return np.float32(1e-40) * np.float32(1) != 0
+    assert subnormal_ok()
+    import fastact
+    from fastact import _ufuncs
+    FTZ, DAZ = 1 << 15, 1 << 6          # MXCSR bits (x86-64)
+    before = _ufuncs._fp_control()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(2**18) * 10
+    for act in fastact.ACTIVATIONS.values():
+        p = {q.name: (q.default if q.default is not None else q.samples[0])
+             for q in act.params}
+        act.forward(x, **p); act.grad(x, **p); act.backward(x, x, **p)
+        act.forward(x[:100], **p)
+    after = _ufuncs._fp_control()
+    assert subnormal_ok(), "subnormals flushed after calling fastact"
+    if before != -1:
+        import platform
+        if platform.machine() in ("x86_64", "AMD64"):
+            assert not after & (FTZ | DAZ), hex(after)
+        else:  # aarch64 FPCR.FZ is bit 24
+            assert not after & (1 << 24), hex(after)
+        mask = 0xffc0 if platform.machine() in ("x86_64", "AMD64") else ~0x9f
+        assert before & mask == after & mask, (hex(before), hex(after))
+    print("ok", hex(before), hex(after))
+""")
+
+
+def test_floating_point_environment_untouched():
+    r = subprocess.run([sys.executable, "-c", FP_ENV_SCRIPT], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.startswith("ok"), r.stdout + r.stderr
+
+
+def test_not_linked_with_fast_math():
+    import fastact._ufuncs as u
+    with open(u.__file__, "rb") as f:
+        blob = f.read()
+    assert b"crtfastmath" not in blob
+    assert b"set_fast_math" not in blob
