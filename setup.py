@@ -1,7 +1,8 @@
 """Build fastact's compiled extension.
 
-* ``fastact/_ufuncs.pyx`` is generated from the registry (fastact/_codegen.py)
-  and cythonized here; neither it nor the C it becomes is committed.
+* ``fastact/_ufuncs_<level>.pyx`` is generated from the registry
+  (fastact/_codegen.py) once per SIMD level and cythonized here; neither it nor
+  the C it becomes is committed.
 * OpenMP is detected by compiling and running a small program; without it the
   package builds and runs serially.  ``FASTACT_NO_OPENMP=1`` forces that.
 * Never ``-ffast-math`` (linking it turns on flush-to-zero for the whole
@@ -77,6 +78,9 @@ class BuildExt(build_ext):
     def build_extensions(self):
         # object files left in build/ may come from the other OpenMP setting
         self.force = True
+        # one extension per SIMD level: compile them side by side
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
         cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") \
             else [sysconfig.get_config_var("CC") or "cc"]
         omp = openmp_flags(cc)
@@ -85,26 +89,58 @@ class BuildExt(build_ext):
         else:
             print(f"fastact: building with OpenMP ({' '.join(omp[0])})")
         for ext in self.extensions:
-            ext.extra_compile_args = BASE_FLAGS + (omp[0] if omp else [])
+            simd = getattr(ext, "simd_flags", [])
+            ext.extra_compile_args = BASE_FLAGS + simd + (omp[0] if omp else [])
             ext.extra_link_args = (omp[1] if omp else [])
         super().build_extensions()
+
+
+#: instruction-set levels compiled on x86-64; the import picks the best one the
+#: CPU has (fastact/_ufuncs.py).  The baseline uses the compiler's default
+#: target, so the package also builds where these flags do not exist.
+SIMD_LEVELS = {
+    "baseline": [],
+    "avx2": ["-march=x86-64-v3"],
+    "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
+}
+
+
+def simd_levels():
+    """Levels to build: all on x86-64 with GCC/Clang, only the baseline
+    elsewhere; FASTACT_SIMD_LEVELS=baseline,avx2 restricts (quick dev builds)."""
+    import platform
+
+    wanted = os.environ.get("FASTACT_SIMD_LEVELS", "").strip()
+    if wanted:
+        levels = [lv.strip() for lv in wanted.split(",") if lv.strip()]
+        unknown = set(levels) - set(SIMD_LEVELS)
+        if unknown or "baseline" not in levels:
+            raise SystemExit(f"FASTACT_SIMD_LEVELS: need baseline, from {list(SIMD_LEVELS)}")
+        return levels
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64") and sys.platform != "win32":
+        return list(SIMD_LEVELS)
+    return ["baseline"]
 
 
 def extensions():
     import numpy
     from Cython.Build import cythonize
 
-    _codegen.write()
-    ext = Extension(
-        "fastact._ufuncs",
-        ["fastact/_ufuncs.pyx"],
+    common = dict(
         include_dirs=[numpy.get_include(), os.path.join("fastact", "src")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
         depends=[os.path.join("fastact", "src", h)
                  for h in os.listdir(os.path.join(HERE, "fastact", "src"))],
     )
-    return cythonize([ext], compiler_directives={"language_level": 3},
-                     quiet=True)
+    exts = [Extension("fastact._cpu", ["fastact/_cpu.pyx"])]
+    for level in simd_levels():
+        _codegen.write(level)
+        ext = Extension(f"fastact._ufuncs_{level}", [f"fastact/_ufuncs_{level}.pyx"],
+                        **common)
+        ext.simd_flags = SIMD_LEVELS[level]
+        exts.append(ext)
+    return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -27,7 +27,8 @@ def info() -> int:
     print(f"OpenMP: {'on' if fastact.openmp_enabled() else 'off'}"
           + (f" ({_openmp_runtime()})" if fastact.openmp_enabled() else ""))
     print(f"threads: {fastact.get_num_threads()}")
-    print(f"SIMD: {getattr(_ufuncs, 'SIMD_LEVEL', 'baseline (compiler default)')}")
+    print(f"SIMD: {_ufuncs.SIMD_LEVEL} (built: {', '.join(_ufuncs.SIMD_BUILT)}; "
+          f"FASTACT_SIMD forces one)")
     print(f"NumPy: {np.__version__}")
     print(f"activations: {len(fastact.ACTIVATIONS)} "
           f"({', '.join(fastact.ACTIVATIONS)})")

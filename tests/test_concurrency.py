@@ -1,0 +1,350 @@
+"""fastact under concurrency: Python threads, threadpoolctl, fork and
+multiprocessing.
+
+Everything that could hang (fork after OpenMP was used) runs in a subprocess
+with a timeout, so a hang fails the test instead of hanging pytest.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastact
+
+# above both threading thresholds (2**14 transcendental, 2**17 cheap)
+N_BIG = 2**18 + 123
+PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
+
+
+def _pkg_env(**extra):
+    """Environment for a child Python that imports the same fastact as we do."""
+    env = dict(os.environ)
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in [env.get("PYTHONPATH")] if p])
+    env.pop("FASTACT_NUM_THREADS", None)
+    env.pop("OMP_NUM_THREADS", None)
+    env.update(extra)
+    return env
+
+
+def _run_script(code, timeout=120, **env):
+    """Run `code` in a fresh interpreter outside the source tree."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          env=_pkg_env(**env), capture_output=True, text=True,
+                          timeout=timeout, cwd=os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------- Python threads
+
+def _calls():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(N_BIG) * 4
+    g = rng.standard_normal(N_BIG)
+    x32, x16 = x.astype(np.float32), x.astype(np.float16)
+    w = np.where(rng.random(N_BIG) < 0.5, 0.1, 0.3)
+    return [
+        ("gelu", lambda out: fastact.gelu(x, out=out), x),
+        ("gelu_grad32", lambda out: fastact.gelu_grad(x32, out=out), x32),
+        ("mish16", lambda out: fastact.mish(x16, out=out), x16),
+        ("relu", lambda out: fastact.relu(x, out=out), x),
+        ("hard_swish32", lambda out: fastact.hard_swish(x32, out=out), x32),
+        ("elu", lambda out: fastact.elu(x, alpha=0.5, out=out), x),
+        ("prelu_w", lambda out: fastact.prelu(x, w, out=out), x),
+        ("silu_backward", lambda out: fastact.silu_backward(g, x, out=out), x),
+        ("strided", lambda out: fastact.tanh(x[::-3], out=out), x[::-3]),
+    ]
+
+
+def test_eight_python_threads_give_serial_bytes():
+    calls = _calls()
+    with fastact.threads(1):
+        want = {name: fn(np.empty_like(like)) for name, fn, like in calls}
+    inputs_before = {name: like.copy() for name, _, like in calls}
+    nthreads, rounds = 8, 3
+    barrier = threading.Barrier(nthreads)
+    results, errors = {}, []
+
+    def worker(tid):
+        try:
+            outs = {name: np.empty_like(like) for name, _, like in calls}
+            for r in range(rounds):
+                barrier.wait(timeout=60)
+                order = calls[tid % len(calls):] + calls[:tid % len(calls)]
+                for name, fn, _ in order:
+                    y = fn(outs[name])
+                    assert y is outs[name]
+                    results[(tid, r, name)] = y.tobytes()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append((tid, repr(e)))
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(nthreads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=120)
+    print(f"\n8 threads x {rounds} rounds x {len(calls)} calls: "
+          f"{time.perf_counter() - t0:.2f}s (fastact threads per call: "
+          f"{fastact.get_num_threads()})")
+    assert not any(t.is_alive() for t in ts), "a thread hung"
+    assert not errors, errors
+    assert len(results) == nthreads * rounds * len(calls)
+    for (tid, r, name), b in results.items():
+        assert b == want[name].tobytes(), (tid, r, name)
+    for name, _, like in calls:  # shared inputs never written
+        np.testing.assert_array_equal(like, inputs_before[name])
+
+
+def test_threads_one_and_two_identical():
+    for name, fn, like in _calls():
+        with fastact.threads(1):
+            one = fn(np.empty_like(like))
+        with fastact.threads(2):
+            two = fn(np.empty_like(like))
+        assert one.tobytes() == two.tobytes(), name
+
+
+def test_threads_context_is_restored_after_exception():
+    before = fastact.get_num_threads()
+    with pytest.raises(RuntimeError):
+        with fastact.threads(1):
+            raise RuntimeError
+    assert fastact.get_num_threads() == before
+
+
+@pytest.mark.xfail(reason="fastact.threads() sets a process-wide count: two Python "
+                          "threads using it concurrently leave a wrong count behind "
+                          "(reported; a thread-local count would fix it)", strict=False)
+def test_threads_context_in_two_python_threads_restores_the_original():
+    fastact.set_num_threads(2)
+    try:
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        seen = {}
+
+        def a():
+            with fastact.threads(1):
+                a_in.set()
+                b_in.wait(10)
+                seen["a"] = fastact.get_num_threads()
+            a_out.set()
+
+        def b():
+            a_in.wait(10)
+            with fastact.threads(2):
+                b_in.set()
+                a_out.wait(10)
+
+        ta, tb = threading.Thread(target=a), threading.Thread(target=b)
+        ta.start(), tb.start()
+        ta.join(30), tb.join(30)
+        assert fastact.get_num_threads() == 2   # the count set before both blocks
+        assert seen["a"] == 1                  # and each block saw its own count
+    finally:
+        fastact.set_num_threads(2)
+
+
+# ---------------------------------------------------------------- threadpoolctl
+
+@pytest.fixture
+def follow_openmp():
+    """Make fastact follow OpenMP's setting (no count of its own), as at import
+    without FASTACT_NUM_THREADS; restored afterwards."""
+    from fastact import _ufuncs
+
+    if not hasattr(_ufuncs, "_get_requested"):
+        pytest.skip("no private hook to reset fastact's own thread count")
+    old = _ufuncs._get_requested()
+    _ufuncs._set_requested(0)
+    try:
+        yield
+    finally:
+        _ufuncs._set_requested(old)
+
+
+def test_threadpoolctl_limits_fastact(follow_openmp):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not PARALLEL:
+        pytest.skip("serial build or one core")
+    outside = fastact.get_num_threads()
+    assert outside > 1
+    x = np.random.default_rng(1).standard_normal(N_BIG)
+    want = fastact.gelu(x)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert fastact.get_num_threads() == 1
+        assert fastact.gelu(x).tobytes() == want.tobytes()
+        # fastact's own setting wins over threadpoolctl (documented)
+        with fastact.threads(2):
+            assert fastact.get_num_threads() == 2
+        assert fastact.get_num_threads() == 1
+    assert fastact.get_num_threads() == outside
+    with threadpoolctl.threadpool_limits(limits={"openmp": 2}):
+        assert fastact.get_num_threads() == 2
+
+
+def test_threadpoolctl_lists_fastacts_openmp_runtime():
+    pytest.importorskip("threadpoolctl")
+    if not fastact.openmp_enabled():
+        pytest.skip("serial build: no OpenMP runtime")
+    r = _run_script("""
+        import json, numpy, scipy.special, threadpoolctl
+        before = {i["filepath"] for i in threadpoolctl.threadpool_info()
+                  if i["user_api"] == "openmp"}
+        import fastact
+        x = numpy.ones(2**18); fastact.gelu(x)
+        after = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
+        new = [i for i in after if i["filepath"] not in before]
+        with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+            inside = fastact.get_num_threads()
+        print(json.dumps({"new": new, "inside": inside,
+                          "outside": fastact.get_num_threads()}))
+    """)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert info["new"], "importing fastact loaded no OpenMP runtime threadpoolctl sees"
+    assert info["new"][0]["internal_api"] in ("openmp", "libgomp", "libomp", "libiomp")
+    assert info["inside"] == 1
+    assert info["outside"] == min(os.cpu_count() or 1, info["new"][0]["num_threads"])
+
+
+# ---------------------------------------------------------------- fork
+
+FORK_SCRIPT = """
+import os, sys, time
+import numpy as np
+import fastact
+
+x = np.random.default_rng(0).standard_normal(2**21) * 4
+fastact.set_num_threads(2)
+want = fastact.gelu(x)          # the parent runs a parallel region
+want_elu = fastact.elu(x, 0.5)
+threads_used_by_parent = fastact.get_num_threads()
+
+pid = os.fork()
+if pid == 0:
+    try:
+        t0 = time.perf_counter()
+        y = fastact.gelu(x)
+        y2 = fastact.elu(x, 0.5)
+        dt = time.perf_counter() - t0
+        ok = y.tobytes() == want.tobytes() and y2.tobytes() == want_elu.tobytes()
+        os.write(1, f"CHILD {dt:.4f} {ok} {fastact.get_num_threads()}\\n".encode())
+        os._exit(0 if ok else 3)
+    except BaseException as e:
+        os.write(1, f"CHILD-ERROR {e!r}\\n".encode())
+        os._exit(4)
+_, status = os.waitpid(pid, 0)
+print("PARENT", threads_used_by_parent, os.waitstatus_to_exitcode(status),
+      fastact.get_num_threads(), fastact.gelu(x).tobytes() == want.tobytes())
+"""
+
+
+def _field(out, tag):
+    for line in out.splitlines():
+        if line.startswith(tag + " "):
+            return line.split()[1:]
+    raise AssertionError(f"no {tag} line in output:\n{out}")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_fork_after_parallel_region_child_finishes():
+    t0 = time.perf_counter()
+    r = _run_script(FORK_SCRIPT, timeout=60)
+    elapsed = time.perf_counter() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    dt, ok, child_threads = _field(r.stdout, "CHILD")
+    parent_threads, child_rc, parent_after, parent_ok = _field(r.stdout, "PARENT")
+    print(f"\nfork child: gelu+elu on 2**21 float64 in {float(dt) * 1e3:.1f} ms "
+          f"(child threads {child_threads}, script {elapsed:.1f}s)")
+    assert ok == "True" and child_rc == "0"
+    assert child_threads == "1"       # the child runs serially
+    assert parent_ok == "True"
+    assert parent_after == parent_threads  # the parent keeps its threads
+    assert float(dt) < 30
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_fork_before_any_parallel_region_keeps_threads():
+    if not PARALLEL:
+        pytest.skip("serial build or one core")
+    r = _run_script("""
+        import os, numpy as np, fastact
+        fastact.set_num_threads(2)
+        fastact.gelu(np.ones(100))     # serial: below the threshold
+        pid = os.fork()
+        if pid == 0:
+            x = np.linspace(-5, 5, 2**20)
+            ok = fastact.gelu(x).tobytes() == fastact.gelu(x[::-1])[::-1].tobytes()
+            os.write(1, f"CHILD {fastact.get_num_threads()} {ok}\\n".encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+    """, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert _field(r.stdout, "CHILD") == ["2", "True"]
+
+
+POOL_SCRIPT = """
+import os, time, sys
+import multiprocessing as mp
+import numpy as np
+import fastact
+
+def work(seed):
+    x = np.random.default_rng(seed).standard_normal(2**20) * 4
+    t0 = time.perf_counter()
+    y = fastact.gelu(x)
+    g = fastact.softplus_grad(x.astype(np.float32), beta=2.0)
+    dt = time.perf_counter() - t0
+    return seed, os.getpid(), fastact.get_num_threads(), dt, y.tobytes(), g.tobytes()
+
+if __name__ == "__main__":
+    method = sys.argv[1]
+    fastact.set_num_threads(2)
+    x = np.random.default_rng(99).standard_normal(2**21)
+    fastact.gelu(x)                  # the parent runs a parallel region first
+    seeds = list(range(6))
+    want = {}
+    for s in seeds:
+        xs = np.random.default_rng(s).standard_normal(2**20) * 4
+        want[s] = (fastact.gelu(xs).tobytes(),
+                   fastact.softplus_grad(xs.astype(np.float32), beta=2.0).tobytes())
+    t0 = time.perf_counter()
+    with mp.get_context(method).Pool(2) as pool:
+        res = pool.map(work, seeds)
+    total = time.perf_counter() - t0
+    pids = {r[1] for r in res}
+    ok = all((r[4], r[5]) == want[r[0]] for r in res)
+    print("POOL", ok, max(r[3] for r in res), total, len(pids) >= 1,
+          ",".join(sorted({str(r[2]) for r in res})), os.getpid() not in pids)
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing_pool(method, tmp_path):
+    import multiprocessing as mp
+
+    if method not in mp.get_all_start_methods():
+        pytest.skip(f"no {method} start method")
+    script = tmp_path / "pool_script.py"
+    script.write_text(POOL_SCRIPT)
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, str(script), method], env=_pkg_env(),
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    elapsed = time.perf_counter() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    ok, child_max, pool_total, _, child_threads, not_parent = _field(r.stdout, "POOL")
+    print(f"\nPool({method}): slowest child call {float(child_max) * 1e3:.1f} ms, "
+          f"pool {float(pool_total):.2f}s, child threads {child_threads}, "
+          f"script {elapsed:.1f}s")
+    assert ok == "True" and not_parent == "True"
+    if method == "fork":
+        assert child_threads == "1"   # forked after a parallel region: serial
+    elif PARALLEL:
+        assert child_threads != "1"   # a spawned child is a fresh process
