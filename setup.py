@@ -89,9 +89,10 @@ class BuildExt(build_ext):
         else:
             print(f"fastact: building with OpenMP ({' '.join(omp[0])})")
         for ext in self.extensions:
-            simd = getattr(ext, "simd_flags", [])
-            ext.extra_compile_args = BASE_FLAGS + simd + (omp[0] if omp else [])
-            ext.extra_link_args = (omp[1] if omp else [])
+            # (the SIMD flags were set per extension in extensions())
+            ext.extra_compile_args = (BASE_FLAGS + list(ext.extra_compile_args)
+                                      + (omp[0] if omp else []))
+            ext.extra_link_args = list(ext.extra_link_args) + (omp[1] if omp else [])
         super().build_extensions()
 
 
@@ -136,10 +137,8 @@ def extensions():
     exts = [Extension("fastact._cpu", ["fastact/_cpu.pyx"])]
     for level in simd_levels():
         _codegen.write(level)
-        ext = Extension(f"fastact._ufuncs_{level}", [f"fastact/_ufuncs_{level}.pyx"],
-                        **common)
-        ext.simd_flags = SIMD_LEVELS[level]
-        exts.append(ext)
+        exts.append(Extension(f"fastact._ufuncs_{level}", [f"fastact/_ufuncs_{level}.pyx"],
+                              extra_compile_args=SIMD_LEVELS[level], **common))
     return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True)
 
 

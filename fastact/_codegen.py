@@ -225,6 +225,8 @@ cnp.import_ufunc()
 cdef extern from "fa_runtime.h":
     int fa_openmp_enabled() noexcept nogil
     int fa_omp_max_threads() noexcept nogil
+    int fa_get_tl_threads() noexcept nogil
+    void fa_set_tl_threads(int) noexcept nogil
     void fa_fe_clear() noexcept nogil
     int fa_fe_test() noexcept nogil
     void fa_fe_raise(int) noexcept nogil
@@ -255,7 +257,9 @@ cdef inline int _threads_for(npy_intp n, npy_intp threshold) noexcept nogil:
     cdef int nt
     if n < threshold or _serial_only:
         return 1
-    nt = _requested if _requested > 0 else fa_omp_max_threads()
+    nt = fa_get_tl_threads()
+    if nt <= 0:
+        nt = _requested if _requested > 0 else fa_omp_max_threads()
     if nt > 1:
         _parallel_used = 1
     return nt
@@ -270,6 +274,15 @@ def _get_requested():
     return _requested
 
 
+def _set_local(int n):
+    """Per-thread count (0: none), for the threads() context manager."""
+    fa_set_tl_threads(n)
+
+
+def _get_local():
+    return fa_get_tl_threads()
+
+
 def _omp_max_threads():
     return fa_omp_max_threads()
 
@@ -279,9 +292,13 @@ def openmp_enabled():
     return bool(fa_openmp_enabled())
 
 
-def _after_fork_in_child():
+def _parallel_was_used():
+    return bool(_parallel_used)
+
+
+def _after_fork_in_child(bint parent_had_threads):
     global _serial_only
-    if _parallel_used:
+    if _parallel_used or parent_had_threads:
         _serial_only = 1
 
 

@@ -49,23 +49,30 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads a large call would use now."""
+    """The number of threads a large call from this thread would use now."""
     if not openmp_enabled() or _ufuncs._serial_after_fork():
         return 1
+    local = _ufuncs._get_local()
+    if local > 0:
+        return local
     req = _ufuncs._get_requested()
     return req if req > 0 else _ufuncs._omp_max_threads()
 
 
 @contextlib.contextmanager
 def threads(n: int):
-    """Context manager: use ``n`` threads inside the block, then restore."""
+    """Context manager: use ``n`` threads inside the block, then restore.
+
+    The setting belongs to the calling Python thread, so concurrent blocks in
+    different threads do not see or undo each other's counts.
+    """
     n = _validate(n)
-    old = _ufuncs._get_requested()
-    _ufuncs._set_requested(n)
+    old = _ufuncs._get_local()
+    _ufuncs._set_local(n)
     try:
         yield n
     finally:
-        _ufuncs._set_requested(old)
+        _ufuncs._set_local(old)
 
 
 def _init_from_environment() -> None:
@@ -82,9 +89,26 @@ def _init_from_environment() -> None:
         _ufuncs._set_requested(_validate(value, "FASTACT_NUM_THREADS"))
 
 
+_parent_had_threads = False
+
+
+def _before_fork() -> None:
+    # Any OpenMP runtime thread pool in the parent -- fastact's or another
+    # library's sharing libgomp -- shows up as extra threads of the process.
+    global _parent_had_threads
+    try:
+        _parent_had_threads = len(os.listdir("/proc/self/task")) > 1
+    except OSError:  # no /proc: assume the worst
+        _parent_had_threads = True
+
+
+def _after_fork_in_child() -> None:
+    _ufuncs._after_fork_in_child(_parent_had_threads)
+
+
 _init_from_environment()
 if hasattr(os, "register_at_fork"):
-    # libgomp's thread pool does not survive fork(): a child that starts a
-    # parallel region after the parent used one can hang.  Such a child runs
-    # fastact serially.
-    os.register_at_fork(after_in_child=_ufuncs._after_fork_in_child)
+    # libgomp's thread pool does not survive fork() (GCC bugs 58378, 60035):
+    # a child that starts a parallel region after the parent had one can hang.
+    # A child forked from a process with threads runs fastact serially.
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -98,3 +98,13 @@ def dtype(request):
 @pytest.fixture(params=KINDS)
 def kind(request):
     return request.param
+
+
+def subprocess_env(**extra):
+    """Environment for a child Python that must import the same fastact as the
+    tests (installed, or an in-place build), run from a neutral directory."""
+    import fastact as _fa
+    env = dict(os.environ, **extra)
+    where = os.path.dirname(os.path.dirname(os.path.abspath(_fa.__file__)))
+    env["PYTHONPATH"] = where + os.pathsep + env.get("PYTHONPATH", "")
+    return env

@@ -118,9 +118,6 @@ def test_threads_context_is_restored_after_exception():
     assert fastact.get_num_threads() == before
 
 
-@pytest.mark.xfail(reason="fastact.threads() sets a process-wide count: two Python "
-                          "threads using it concurrently leave a wrong count behind "
-                          "(reported; a thread-local count would fix it)", strict=False)
 def test_threads_context_in_two_python_threads_restores_the_original():
     fastact.set_num_threads(2)
     try:
@@ -271,7 +268,9 @@ def test_fork_after_parallel_region_child_finishes():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-def test_fork_before_any_parallel_region_keeps_threads():
+def test_fork_from_a_single_threaded_process_keeps_threads():
+    # a child forked from a process without threads can use OpenMP safely;
+    # OpenBLAS is kept from starting its own threads at NumPy's import
     if not PARALLEL:
         pytest.skip("serial build or one core")
     r = _run_script("""
@@ -285,7 +284,7 @@ def test_fork_before_any_parallel_region_keeps_threads():
             os.write(1, f"CHILD {fastact.get_num_threads()} {ok}\\n".encode())
             os._exit(0)
         os.waitpid(pid, 0)
-    """, timeout=60)
+    """, timeout=60, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="2")
     assert r.returncode == 0, r.stderr
     assert _field(r.stdout, "CHILD") == ["2", "True"]
 
@@ -348,3 +347,50 @@ def test_multiprocessing_pool(method, tmp_path):
         assert child_threads == "1"   # forked after a parallel region: serial
     elif PARALLEL:
         assert child_threads != "1"   # a spawned child is a fresh process
+
+
+FORK_OTHER_OPENMP_SCRIPT = """
+import ctypes, os, signal, sys, time
+import numpy as np
+import fastact                       # loads libgomp, runs no parallel region
+gomp = ctypes.CDLL("libgomp.so.1")   # the same runtime fastact linked
+libc = ctypes.CDLL(None)
+fn = ctypes.cast(libc.getpid, ctypes.c_void_p)   # a harmless void (*)(void *)
+gomp.GOMP_parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint,
+                               ctypes.c_uint]
+gomp.GOMP_parallel(fn, None, 2, 0)   # another library runs an OpenMP region
+x = np.random.default_rng(0).standard_normal(2**21)
+want = np.asarray(fastact.gelu(x[:10]))
+pid = os.fork()
+if pid == 0:
+    t0 = time.perf_counter()
+    y = fastact.gelu(x)
+    ok = y[:10].tobytes() == want.tobytes()
+    os.write(1, f"CHILD {time.perf_counter() - t0:.4f} {ok}\\n".encode())
+    os._exit(0)
+deadline = time.monotonic() + 10  # the child needs ~0.1 s
+while time.monotonic() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("PARENT finished", os.waitstatus_to_exitcode(status))
+        sys.exit(0)
+    time.sleep(0.05)
+os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+print("PARENT child-hung")
+sys.exit(2)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_fork_after_another_librarys_openmp_region():
+    if not fastact.openmp_enabled():
+        pytest.skip("serial build")
+    import ctypes.util
+
+    if not ctypes.util.find_library("gomp"):
+        pytest.skip("fastact's OpenMP runtime here is not libgomp")
+    r = _run_script(FORK_OTHER_OPENMP_SCRIPT, timeout=90)
+    print("\n" + r.stdout.strip())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _field(r.stdout, "CHILD")[1] == "True"

@@ -4,6 +4,7 @@ floating-point environment is left alone."""
 
 import os
 import subprocess
+import tempfile
 import sys
 import textwrap
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastact
-from conftest import call, param_sets
+from conftest import call, param_sets, subprocess_env
 
 
 def _finite_extremes(dtype):
@@ -132,8 +133,9 @@ FP_ENV_SCRIPT = textwrap.dedent("""
 
 
 def test_floating_point_environment_untouched():
-    r = subprocess.run([sys.executable, "-c", FP_ENV_SCRIPT], capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-c", FP_ENV_SCRIPT], env=subprocess_env(),
+                       capture_output=True,
+                       text=True, timeout=300, cwd=tempfile.gettempdir())
     assert r.returncode == 0 and r.stdout.startswith("ok"), r.stdout + r.stderr
 
 

@@ -2,13 +2,14 @@
 
 import os
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
 import pytest
 
 import fastact
-from conftest import call
+from conftest import call, subprocess_env
 
 # sizes on both sides of the serial threshold (2**14 transcendental, 2**17 cheap)
 SIZES = (1000, 2**14 - 1, 2**14 + 1, 2**17 + 3, 300_001)
@@ -69,9 +70,9 @@ def test_invalid_counts(bad):
 
 
 def _run(code, **env):
-    full = dict(os.environ, **env)
+    full = subprocess_env(**env)
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=tempfile.gettempdir())
 
 
 def test_environment_variables():

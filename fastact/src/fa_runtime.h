@@ -23,6 +23,16 @@ static int fa_openmp_enabled(void) {
 #endif
 }
 
+/* The count set by `with fastact.threads(n):` is per Python thread (each
+ * block sees its own), on top of the process-wide set_num_threads(). */
+#if defined(_MSC_VER)
+static __declspec(thread) int fa_tl_threads = 0;
+#else
+static _Thread_local int fa_tl_threads = 0;
+#endif
+static inline int fa_get_tl_threads(void) { return fa_tl_threads; }
+static inline void fa_set_tl_threads(int n) { fa_tl_threads = n; }
+
 static int fa_omp_max_threads(void) {
 #ifdef _OPENMP
     return omp_get_max_threads();

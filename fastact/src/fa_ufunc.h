@@ -21,7 +21,8 @@ static int fa_type_resolver(PyUFuncObject *ufunc, NPY_CASTING casting,
         for (i = 0; i < ufunc->nin; i++) {
             PyArray_Descr *d = PyArray_DESCR(operands[i]);
             char k = d->kind;
-            if (!(k == 'b' || k == 'i' || k == 'u' || k == 'f')) {
+            if (!(k == 'b' || k == 'i' || k == 'u' || k == 'f') ||
+                    (k == 'f' && PyDataType_ELSIZE(d) > 8)) {
                 PyErr_Format(PyExc_TypeError,
                     "fastact.%s: unsupported dtype %S (input %d); expected a "
                     "real floating-point (float16, float32, float64), integer "
