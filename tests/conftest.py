@@ -17,6 +17,7 @@ if not any(f.startswith("_ufuncs") and f.endswith((".so", ".pyd"))
                    if os.path.abspath(p or os.curdir) != _ROOT]
 
 import fastact  # noqa: E402
+import fastact._verify  # noqa: E402
 from fastact import ACTIVATIONS  # noqa: E402
 
 DTYPES = (np.float16, np.float32, np.float64)
@@ -66,23 +67,8 @@ def reference(act, kind, x, g=None, **params):
     return np.asarray(g, dtype=np.float64) * d
 
 
-def ulp_error(y, r, dtype, floor=None):
-    """|y - r| in units of the spacing of `dtype` at r (r is float64)."""
-    y = np.asarray(y, dtype=np.float64)
-    r = np.asarray(r, dtype=np.float64)
-    ar = np.abs(r)
-    if floor is not None:
-        ar = np.maximum(ar, floor)
-    with np.errstate(over="ignore", invalid="ignore"):
-        rd = ar.astype(dtype)
-        sp = np.spacing(rd.astype(dtype)).astype(np.float64)
-    tiny = float(np.finfo(dtype).smallest_subnormal)
-    sp = np.where(np.isfinite(sp) & (sp > 0), sp, tiny)
-    with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(y - r) / sp
-    same = (y == r) | (np.isnan(y) & np.isnan(r))
-    err = np.where(same, 0.0, err)
-    return np.where(np.isnan(err), np.inf, err)
+#: |y - r| in ULP of the dtype at r rounded to it (shared with `verify`)
+ulp_error = fastact._verify.ulp_error
 
 
 @pytest.fixture(params=NAMES)

@@ -4,12 +4,18 @@ against finite differences, and backward against grad_output * grad."""
 import numpy as np
 import pytest
 
+from fastact import ACTIVATIONS
 from conftest import call, param_sets, reference, ulp_error
 
-# error bounds in ULP of the output dtype against the float64 reference; the
-# float64 reference is itself a composition of library calls, so float64 is
-# checked loosely here and exactly (against mpmath) in test_accuracy.py
-BOUND = {np.float16: 1.0, np.float32: 2.0, np.float64: 16.0}
+# error bounds in ULP of the output dtype against the float64 reference.  The
+# float64 reference is itself a composition of library calls that loses tens
+# of ULP near derivative roots and more in far tails (where the kernels are
+# the exact ones), so float64 is checked loosely here, on |x| <= 8, to catch
+# gross mistakes; its real bound is tested against mpmath in test_accuracy.py
+BOUND = {np.float16: 1.0, np.float32: 2.0, np.float64: 64.0}
+
+CELLS = [(name, i) for name, act in ACTIVATIONS.items()
+         for i in range(len(param_sets(act)))]
 
 
 def points(act, dtype):
@@ -21,9 +27,10 @@ def points(act, dtype):
     fmax = float(np.finfo(dtype).max)
     # tails up to where the float64 reference is still exact to far below
     # the dtype's ULP (mpmath covers the rest of the range in test_accuracy)
-    tail_hi = min(fmax, 1e30) if dtype != np.float64 else 30.0
+    tail_hi = min(fmax, 1e30) if dtype != np.float64 else 8.0
     mags = np.geomspace(1e-6, tail_hi, 2001)
-    xs += [mags, -mags, np.linspace(-30, 30, 2001)]
+    xs += [mags, -mags, np.linspace(-tail_hi, tail_hi, 2001) if dtype == np.float64
+           else np.linspace(-30, 30, 2001)]
     x = np.concatenate(xs).astype(dtype)
     return np.unique(x[np.isfinite(x)])
 
@@ -32,12 +39,10 @@ def _floor(act, kind):
     return 2.0 ** -6 if (act.grad_has_root and kind != "forward") else None
 
 
-@pytest.mark.parametrize("pset", [0, 1, 2])
-def test_matches_reference(act, kind, dtype, pset):
-    psets = param_sets(act)
-    if pset >= len(psets):
-        pytest.skip("no such parameter set")
-    params = psets[pset]
+@pytest.mark.parametrize("name,pset", CELLS, ids=[f"{n}-p{i}" for n, i in CELLS])
+def test_matches_reference(name, pset, kind, dtype):
+    act = ACTIVATIONS[name]
+    params = param_sets(act)[pset]
     x = points(act, dtype)
     rng = np.random.default_rng(1)
     g = rng.uniform(-2, 2, x.shape).astype(dtype) if kind == "backward" else None
@@ -62,7 +67,6 @@ def test_matches_reference(act, kind, dtype, pset):
     ("prelu", 0.0, 0.25),
 ])
 def test_derivative_convention_at_kinks(name, x, expected):
-    from fastact import ACTIVATIONS
     act = ACTIVATIONS[name]
     for dtype in (np.float32, np.float64):
         y = call(act, "grad", np.array([x], dtype=dtype))
