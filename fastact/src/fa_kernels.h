@@ -226,7 +226,8 @@ FA_K double fa_silu_grad(double x) {
     /* sigma(x) (1 + x sigma(-x)) */
     double a = fabs(x), e = fa_exp(-a), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
-    return x >= 0.0 ? r * (1.0 + x * e * r) : fa_exp_mul(-a, r * (1.0 + xc * r));
+    double xp = fa_clamp(x, 0.0, 1e300);    /* x * e is 0, not inf * 0, at inf */
+    return x >= 0.0 ? r * (1.0 + xp * e * r) : fa_exp_mul(-a, r * (1.0 + xc * r));
 }
 
 /* 1.702 as a double-double: 1.702*|x| must be exact to the last bit before
@@ -268,8 +269,9 @@ FA_K double fa_mish_grad(double x) {
      * sech^2(s) sigma(x) = 4 w e^x / (w^2 + 1)^2 */
     double a = fabs(x), e = fa_exp(-a);
     double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
+    double xp = fa_clamp(x, 0.0, 1e300);
     double q = 1.0 + 2.0 * e + 2.0 * e * e;         /* x >= 0 */
-    double pos = (1.0 + 2.0 * e) / q + x * (4.0 * (1.0 + e) * e * e / (q * q));
+    double pos = (1.0 + 2.0 * e) / q + xp * (4.0 * (1.0 + e) * e * e / (q * q));
     double d = e * (e + 2.0) + 2.0;                 /* x < 0 */
     double neg = (e + 2.0) / d + 4.0 * xc * (1.0 + e) / (d * d);
     return x >= 0.0 ? pos : fa_exp_mul(-a, neg);
