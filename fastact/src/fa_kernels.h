@@ -47,21 +47,6 @@ FA_K double fa_clamp(double x, double lo, double hi) {
 /* v, or NaN when x is NaN (for piecewise-constant derivatives) */
 FA_K double fa_nan_or(double x, double v) { return x != x ? x : v; }
 
-/* Exact product a*b = hi + lo (|a|, |b| <= 1e300, no overflow of the split). */
-FA_K double fa_two_prod(double a, double b, double *lo) {
-    double p = a * b;
-#ifdef __FMA__
-    *lo = __builtin_fma(a, b, -p);
-#else
-    const double split = 134217729.0;      /* 2^27 + 1, Dekker/Veltkamp */
-    double ta = split * a, tb = split * b;
-    double ah = ta - (ta - a), al = a - ah;
-    double bh = tb - (tb - b), bl = b - bh;
-    *lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-    return p;
-}
-
 /* ---- piecewise-linear family ------------------------------------------ */
 
 FA_K double fa_relu(double x) { return x < 0.0 ? 0.0 : x; }
