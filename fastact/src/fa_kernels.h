@@ -23,6 +23,7 @@
 #ifndef FA_KERNELS_H
 #define FA_KERNELS_H
 #include "fa_math.h"
+#include "fa_roots.h"
 
 #ifndef FA_FMA
 #ifdef __FMA__
@@ -147,13 +148,21 @@ FA_K double fa_celu_grad(double x, double alpha) {
 /* With e = exp(-|x|) and r = 1/(1+e): sigma(|x|) = r, sigma(-|x|) = e*r, and
  * sigma(x)*sigma(-x) = e*r*r, none of which can overflow or cancel. */
 
+/* e / (1 + e)^2 for 0 <= e <= 1, i.e. sigma(x) sigma(-x) with e = exp(-|x|):
+ * 1 + e as an exact two-term sum, so only e, one square and one division
+ * round */
+FA_K double fa_logistic_density(double e) {
+    double d = 1.0 + e;
+    double dlo = e - (d - 1.0);                      /* exact: |1| >= e */
+    return e / (d * d) * (1.0 - 2.0 * dlo / d);
+}
+
 FA_K double fa_sigmoid(double x) {
     double e = fa_exp(-fabs(x)), r = 1.0 / (1.0 + e);
     return x < 0.0 ? e * r : r;
 }
 FA_K double fa_sigmoid_grad(double x) {
-    double e = fa_exp(-fabs(x)), r = 1.0 / (1.0 + e);
-    return e * r * r;
+    return fa_logistic_density(fa_exp(-fabs(x)));
 }
 
 FA_K double fa_log_sigmoid(double x) {
@@ -170,8 +179,7 @@ FA_K double fa_tanh_grad(double x) {
     /* sech^2 x = 4e/(1+e)^2 with e = exp(-2|x|); 1 - tanh^2 would be 0 from
      * |x| ~ 19 */
     double a = fa_clamp(fabs(x), 0.0, 1000.0);      /* 2|x| must not overflow */
-    double e = fa_exp(-2.0 * a), r = 1.0 / (1.0 + e);
-    return 4.0 * e * r * r;
+    return 4.0 * fa_logistic_density(fa_exp(-2.0 * a));
 }
 
 /* |beta*x| as hi + lo, clamped where exp(-|beta x|) is 0 anyway */
@@ -198,6 +206,20 @@ FA_K double fa_softplus_grad(double x, double beta) {
 }
 
 /* ---- gated linear units ------------------------------------------------- */
+/* For x < 0 the derivatives below are E (1 + E - T) / (1 + E)^2, with
+ * E = exp(-T') a small exponential and T >= 0 (|x|, 1.702|x|, |x| (2u)'):
+ * near the root 1 + E - T cancels, so it is formed from T as an exact
+ * double-double and 1 - T by an exact two-sum; only E's own rounding is left
+ * (the textbook sigma (1 + x sigma(-x)) multiplies sigma(-x)'s rounding by
+ * |x| first). */
+FA_K double fa_glu_bracket(double E, double Th, double Tl) {
+    double m = 1.0 - Th, mb = m - 1.0;
+    double mlo = (1.0 - (m - mb)) + (-Th - mb);          /* two-sum: exact */
+    double b = (m + E) + (mlo - Tl);
+    double d = 1.0 + E, dlo = E - (d - 1.0);             /* (1 + E) exactly */
+    return b / (d * d) * (1.0 - 2.0 * dlo / d);
+}
+
 /* For x < 0 these are x * e^x * (...) with e^x subnormal below x ~ -708 while
  * the product is not: the product is formed by fa_exp_mul, rounded once.  The
  * multiplier's x is clamped where the result has underflowed to 0 anyway. */
@@ -212,7 +234,9 @@ FA_K double fa_silu_grad(double x) {
     double a = fabs(x), e = fa_exp(-a), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     double xp = fa_clamp(x, 0.0, 1e300);    /* x * e is 0, not inf * 0, at inf */
-    return x >= 0.0 ? r * (1.0 + xp * e * r) : fa_exp_mul(-a, r * (1.0 + xc * r));
+    (void)xc;
+    double neg = fa_exp_mul(-a, fa_glu_bracket(e, fa_clamp(a, 0.0, 800.0), 0.0));
+    return fa_silu_grad_near_root(x, x >= 0.0 ? r * (1.0 + xp * e * r) : neg);
 }
 
 /* 1.702 as a double-double: 1.702*|x| must be exact to the last bit before
@@ -235,8 +259,8 @@ FA_K double fa_gelu_sigmoid_grad(double x) {
     /* sigma(kx) (1 + kx sigma(-kx)) */
     double lo, t = fa_qg_arg(x, &lo);
     double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
-    return x >= 0.0 ? r * (1.0 + t * e * r)
-                    : fa_exp_mul(-t, (1.0 - lo) * r * (1.0 - t * r));
+    double neg = fa_exp_mul(-t, (1.0 - lo) * fa_glu_bracket(e, t, lo));
+    return fa_gelu_sigmoid_grad_near_root(x, x >= 0.0 ? r * (1.0 + t * e * r) : neg);
 }
 
 FA_K double fa_mish(double x) {
@@ -257,9 +281,17 @@ FA_K double fa_mish_grad(double x) {
     double xp = fa_clamp(x, 0.0, 1e300);
     double q = 1.0 + 2.0 * e + 2.0 * e * e;         /* x >= 0 */
     double pos = (1.0 + 2.0 * e) / q + xp * (4.0 * (1.0 + e) * e * e / (q * q));
-    double d = e * (e + 2.0) + 2.0;                 /* x < 0 */
-    double neg = (e + 2.0) / d + 4.0 * xc * (1.0 + e) / (d * d);
-    return x >= 0.0 ? pos : fa_exp_mul(-a, neg);
+    /* x < 0: e ((e+2) d + 4x(1+e)) / d^2, d = e^2 + 2e + 2; the bracket is
+     * 4(1+x) + e (6 + 4x + e (4 + e)) with 1 + x and 6 + 4x exact, so only
+     * e's rounding is left where it cancels near the root */
+    double d = e * (e + 2.0) + 2.0;
+    double s1 = 1.0 + xc, s1b = s1 - 1.0;
+    double s1lo = (1.0 - (s1 - s1b)) + (xc - s1b);       /* two-sum */
+    double s6 = 6.0 + 4.0 * xc, s6b = s6 - 6.0;
+    double s6lo = (6.0 - (s6 - s6b)) + (4.0 * xc - s6b);
+    double br = 4.0 * s1 + (e * (s6 + e * (4.0 + e)) + (4.0 * s1lo + e * s6lo));
+    double neg = br / (d * d);
+    return fa_mish_grad_near_root(x, x >= 0.0 ? pos : fa_exp_mul(-a, neg));
 }
 
 /* gelu_tanh = x sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the form
@@ -270,6 +302,8 @@ FA_K double fa_mish_grad(double x) {
 #define FA_GT_C_LO (-9.96930880911092e-17)
 #define FA_GT_K_HI 0.044715
 #define FA_GT_K_LO 2.1960211427085595e-18
+#define FA_GT_3K_HI 0.134145
+#define FA_GT_3K_LO 6.58806342812567e-18
 FA_K double fa_gt_arg(double a, double *lo) {
     double slo, s = fa_two_prod(a, a, &slo);                 /* a^2 */
     double plo, p = fa_two_prod(FA_GT_K_HI, s, &plo);        /* k a^2 */
@@ -295,9 +329,18 @@ FA_K double fa_gelu_tanh_grad(double x) {
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
     double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
-    double d = FA_GT_C_HI * a * (1.0 + 3.0 * FA_GT_K_HI * a * a);   /* |x| (2u)' */
-    return x >= 0.0 ? r * (1.0 + d * e * r)
-                    : fa_exp_mul(-t, (1.0 - lo) * r * (1.0 - d * r));
+    /* D = |x| (2u)' = C a (1 + 3k a^2), in double-double for the bracket */
+    double slo, sq = fa_two_prod(a, a, &slo);
+    double plo, p = fa_two_prod(FA_GT_3K_HI, sq, &plo);
+    plo += FA_GT_3K_HI * slo + FA_GT_3K_LO * sq;
+    double w = 1.0 + p, wb = w - 1.0;
+    double wlo = ((1.0 - (w - wb)) + (p - wb)) + plo;
+    double vlo, v = fa_two_prod(a, w, &vlo);
+    vlo += a * wlo;
+    double dlo, d = fa_two_prod(FA_GT_C_HI, v, &dlo);
+    dlo += FA_GT_C_HI * vlo + FA_GT_C_LO * v;
+    double neg = fa_exp_mul(-t, (1.0 - lo) * fa_glu_bracket(e, d, dlo));
+    return fa_gelu_tanh_grad_near_root(x, x >= 0.0 ? r * (1.0 + d * e * r) : neg);
 }
 
 /* ---- exact GELU ---------------------------------------------------------- */

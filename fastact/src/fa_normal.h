@@ -20,6 +20,7 @@
 #ifndef FA_NORMAL_H
 #define FA_NORMAL_H
 #include "fa_math.h"
+#include "fa_roots.h"
 
 /* R(a) = Phi(-a) / phi(a) for a >= 0 (a = inf: 0) */
 FA_INLINE double fa_mills(double a) {
@@ -106,7 +107,7 @@ FA_INLINE double fa_gelu_grad(double x) {
     double R = fa_mills(a);
     double ac = a > 40.0 ? 40.0 : a;                /* phi is 0 beyond */
     double q = fa_npdf_mul(x, x >= 0.0 ? ac - R : R - ac);
-    return x >= 0.0 ? 1.0 + q : q;
+    return fa_gelu_grad_near_root(x, x >= 0.0 ? 1.0 + q : q);
 }
 
 #endif
