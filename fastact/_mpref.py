@@ -108,11 +108,11 @@ def _eval_chunk(args):
     mp.mp.dps = dps
     f, d = _defs(mp)[name]
     fn = f if kind == "forward" else d
-    out = np.empty(len(xs))
+    out = np.empty((2, len(xs)))      # the exact value as hi + lo doubles
     for i, x in enumerate(xs):
         x = float(x)
         if x != x:
-            out[i] = np.nan
+            out[:, i] = np.nan
             continue
         try:
             v = fn(mp.mpf(x), **params)
@@ -121,7 +121,9 @@ def _eval_chunk(args):
             v = fn(far, **params)
             if kind == "forward" and abs(v - far) < abs(far) * mp.mpf(2) ** -80:
                 v = mp.mpf(x)                  # the identity tail: f(x) = x
-        out[i] = _round_double(mp, v)
+        hi = _round_double(mp, v)
+        out[0, i] = hi
+        out[1, i] = _round_double(mp, v - hi) if mp.isfinite(v) and np.isfinite(hi) else 0.0
     return out
 
 
@@ -138,16 +140,22 @@ def _cache_dir():
 def exact(name, kind, xs, params=None, dps=40, processes=None):
     """f (kind="forward") or f' (kind="grad") of registry entry `name` at each
     float64 in xs, exact to `dps` digits and rounded to the nearest double."""
+    return exact_dd(name, kind, xs, params, dps, processes)[0]
+
+
+def exact_dd(name, kind, xs, params=None, dps=40, processes=None):
+    """The exact values as two doubles (hi, lo), hi = round(v), lo =
+    round(v - hi): enough to round a product g * v correctly."""
     params = dict(params or {})
     xs = np.ascontiguousarray(xs, dtype=np.float64).ravel()
-    key = hashlib.sha1(repr((name, kind, sorted(params.items()), dps, 2)).encode()
+    key = hashlib.sha1(repr((name, kind, sorted(params.items()), dps, 3)).encode()
                        + xs.tobytes()).hexdigest()
     cdir = _cache_dir()
     path = os.path.join(cdir, f"mpref-{name}-{kind}-{key[:20]}.npy") if cdir else None
     if path and os.path.exists(path):
         try:
             out = np.load(path)
-            if out.shape == xs.shape:
+            if out.shape == (2,) + xs.shape:
                 return out
         except (OSError, ValueError):
             pass
@@ -162,7 +170,7 @@ def exact(name, kind, xs, params=None, dps=40, processes=None):
         ctx = mpr.get_context("fork" if hasattr(os, "fork") else "spawn")
         with ctx.Pool(procs) as pool:
             out = np.concatenate(pool.map(
-                _eval_chunk, [(name, kind, params, dps, p) for p in parts]))
+                _eval_chunk, [(name, kind, params, dps, p) for p in parts]), axis=1)
     if path:
         tmp = path + f".{os.getpid()}.tmp.npy"
         try:

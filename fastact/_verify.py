@@ -147,7 +147,14 @@ def _reference(act, kind, x64, g64, params, dtype):
     if dtype == np.float64:
         from . import _mpref
         base = "forward" if kind == "forward" else "grad"
-        r = _mpref.exact(act.name, base, x64, params=params or None)
+        hi, lo = _mpref.exact_dd(act.name, base, x64, params=params or None)
+        if kind in ("backward", "backward1"):
+            # round(g * (hi + lo)): the exact product, rounded once
+            with np.errstate(all="ignore"):
+                p = g64 * hi
+                err = _two_prod_err(g64, hi, p)
+                return p + (err + g64 * lo)
+        return hi
     else:
         ref_f, ref_d = act.reference
         with np.errstate(all="ignore"):
@@ -156,6 +163,17 @@ def _reference(act, kind, x64, g64, params, dtype):
     if kind in ("backward", "backward1"):
         r = g64 * r
     return r
+
+
+def _two_prod_err(a, b, p):
+    """a * b - p exactly (Dekker), for p = fl(a * b) without overflow."""
+    split = 134217729.0
+    ta, tb = split * a, split * b
+    ah = ta - (ta - a)
+    al = a - ah
+    bh = tb - (tb - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 def measure(act, kind, dtype, x, params, seed=0):

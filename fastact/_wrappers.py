@@ -47,9 +47,13 @@ def _dtype_as_signature(kwargs, nvalues, nparams):
 
 _TEMPLATE = '''\
 def {name}({args}, out=None, **kwargs):
-{checks}    if kwargs and "dtype" in kwargs:
-        kwargs = _dtype_as_signature(kwargs, {nvalues}, {nparams})
-    return _uf({values}, {pnames}, out=out, **kwargs)
+{checks}    if kwargs:
+        if "dtype" in kwargs:
+            kwargs = _dtype_as_signature(kwargs, {nvalues}, {nparams})
+        return _uf({values}, {pnames}, out=out, **kwargs)
+    if out is None:
+        return _uf({values}, {pnames})
+    return _uf({values}, {pnames}, out)
 '''
 
 

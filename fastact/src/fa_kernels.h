@@ -141,7 +141,7 @@ FA_K double fa_celu(double x, double alpha) {
 }
 FA_K double fa_celu_grad(double x, double alpha) {
     double qlo, q = fa_celu_arg(x, alpha, &qlo);
-    return x > 0.0 ? 1.0 : fa_exp_mul(q, 1.0 + qlo);
+    return x > 0.0 ? 1.0 : fa_exp_mul_lo(q, qlo, 1.0);
 }
 
 /* ---- sigmoid family ----------------------------------------------------- */
@@ -195,13 +195,13 @@ FA_K double fa_softplus(double x, double beta) {
     /* log(1 + e^(bx))/b = max(bx, 0)/b + log1p(e^(-|bx|))/b: exact everywhere,
      * no threshold switch and no overflow */
     double lo, t = fa_softplus_arg(x, beta, &lo);
-    double e = fa_exp(-t) * (1.0 - lo);
+    double e = fa_exp_mul_lo(-t, -lo, 1.0);
     double lin = ((x > 0.0) == (beta > 0.0)) ? x : 0.0;
     return lin + fa_log1p(e) / beta;
 }
 FA_K double fa_softplus_grad(double x, double beta) {
     double lo, t = fa_softplus_arg(x, beta, &lo);
-    double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
+    double e = fa_exp_mul_lo(-t, -lo, 1.0), r = 1.0 / (1.0 + e);
     return ((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r;   /* sigma(bx) */
 }
 
@@ -251,15 +251,15 @@ FA_K double fa_qg_arg(double x, double *lo) {
 }
 FA_K double fa_gelu_sigmoid(double x) {
     double lo, t = fa_qg_arg(x, &lo);
-    double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
+    double e = fa_exp_mul_lo(-t, -lo, 1.0), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
-    return x >= 0.0 ? x * r : fa_exp_mul(-t, xc * r * (1.0 - lo));
+    return x >= 0.0 ? x * r : fa_exp_mul_lo(-t, -lo, xc * r);
 }
 FA_K double fa_gelu_sigmoid_grad(double x) {
     /* sigma(kx) (1 + kx sigma(-kx)) */
     double lo, t = fa_qg_arg(x, &lo);
-    double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
-    double neg = fa_exp_mul(-t, (1.0 - lo) * fa_glu_bracket(e, t, lo));
+    double e = fa_exp_mul_lo(-t, -lo, 1.0), r = 1.0 / (1.0 + e);
+    double neg = fa_exp_mul_lo(-t, -lo, fa_glu_bracket(e, t, lo));
     return fa_gelu_sigmoid_grad_near_root(x, x >= 0.0 ? r * (1.0 + t * e * r) : neg);
 }
 
@@ -320,15 +320,15 @@ FA_K double fa_gt_arg(double a, double *lo) {
 FA_K double fa_gelu_tanh(double x) {
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
-    double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
+    double e = fa_exp_mul_lo(-t, -lo, 1.0), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
-    return x >= 0.0 ? x * r : fa_exp_mul(-t, xc * r * (1.0 - lo));
+    return x >= 0.0 ? x * r : fa_exp_mul_lo(-t, -lo, xc * r);
 }
 FA_K double fa_gelu_tanh_grad(double x) {
     /* sigma(2u) + x sigma(2u) sigma(-2u) (2u)', (2u)' = C (1 + 3 k x^2) */
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
-    double e = fa_exp(-t) * (1.0 - lo), r = 1.0 / (1.0 + e);
+    double e = fa_exp_mul_lo(-t, -lo, 1.0), r = 1.0 / (1.0 + e);
     /* D = |x| (2u)' = C a (1 + 3k a^2), in double-double for the bracket */
     double slo, sq = fa_two_prod(a, a, &slo);
     double plo, p = fa_two_prod(FA_GT_3K_HI, sq, &plo);
@@ -339,7 +339,7 @@ FA_K double fa_gelu_tanh_grad(double x) {
     vlo += a * wlo;
     double dlo, d = fa_two_prod(FA_GT_C_HI, v, &dlo);
     dlo += FA_GT_C_HI * vlo + FA_GT_C_LO * v;
-    double neg = fa_exp_mul(-t, (1.0 - lo) * fa_glu_bracket(e, d, dlo));
+    double neg = fa_exp_mul_lo(-t, -lo, fa_glu_bracket(e, d, dlo));
     return fa_gelu_tanh_grad_near_root(x, x >= 0.0 ? r * (1.0 + d * e * r) : neg);
 }
 

@@ -109,14 +109,19 @@ FA_INLINE double fa_exp_reduce(double x, double *kd) {
     return FA_FMA(-k, FA_LN2_LO, r);
 }
 
-FA_INLINE double fa_exp_mul(double x, double m) {
+/* m e^(x + xlo), for an argument known as a double-double (|xlo| tiny):
+ * the low part joins the reduced argument, so no separate (1 + xlo) factor
+ * rounds */
+FA_INLINE double fa_exp_mul_lo(double x, double xlo, double m) {
     double kd;
-    double r = fa_exp_reduce(fa_exp_clamp(x), &kd);
+    double r = fa_exp_reduce(fa_exp_clamp(x), &kd) + xlo;
     double p = fa_exp_poly(r);                       /* e^r - 1 */
     return fa_scale(FA_FMA(m, p, m), kd);            /* m e^r 2^k */
 }
 
-FA_INLINE double fa_exp(double x) { return fa_exp_mul(x, 1.0); }
+FA_INLINE double fa_exp_mul(double x, double m) { return fa_exp_mul_lo(x, 0.0, m); }
+
+FA_INLINE double fa_exp(double x) { return fa_exp_mul_lo(x, 0.0, 1.0); }
 
 /* e^x - 1 = 2^k (e^r - 1) + (2^k - 1): both terms exact for |k| <= 53, one
  * rounding in the sum, and no cancellation near 0 (k = 0 there). */

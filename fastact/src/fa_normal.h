@@ -12,10 +12,12 @@
  * The textbook 0.5 x (1 + erf(x/sqrt 2)) is 0 from x ~ -6, and even
  * 0.5 x erfc(-x/sqrt 2) carries the rounding of x/sqrt 2 amplified by x^2.
  *
- * R(a) = g(t) / (a + 5), t = (a - 5)/(a + 5) in [-1, 1): g is one Chebyshev
- * series (27 terms, truncation below 3e-19).  g is steep near t = -1, so
- * the rounding of t is corrected to first order with the residual of the
- * division and a short series for g' (9 terms).
+ * R(a) = g(t) / (a + 6), t = (a - 4)/(a + 6) in [-2/3, 1), g(t) = 1 + (1 - t) h(t)
+ * with h one Chebyshev series (31 terms); 1 - t = 10/(a + 6) is computed
+ * directly, so in the far tail, where g -> 1, the series' rounding is damped.
+ * h is steep near t = -1, so the rounding of t is corrected to first order
+ * with the residual of the division and a short series for h' (10
+ * terms).
  */
 #ifndef FA_NORMAL_H
 #define FA_NORMAL_H
@@ -26,53 +28,62 @@
 FA_INLINE double fa_mills(double a) {
     double ac = a > 1e300 ? 1e300 : a;              /* keeps t finite */
     /* a -/+ K exactly as hi + lo (two-sum) */
-    double n = ac - 5.0, nb = n - ac;
-    double nlo = (ac - (n - nb)) + (-5.0 - nb);
-    double w = ac + 5.0, wb = w - ac;
-    double wlo = (ac - (w - wb)) + (5.0 - wb);
+    double n = ac - 4.0, nb = n - ac;
+    double nlo = (ac - (n - nb)) + (-4.0 - nb);
+    double w = ac + 6.0, wb = w - ac;
+    double wlo = (ac - (w - wb)) + (6.0 - wb);
     double t = n / w;
     double plo, p = fa_two_prod(t, w, &plo);        /* t w exactly */
     double dt = (((n - p) - plo) + nlo - t * wlo) / w;  /* exact t = t + dt */
     double t2 = t + t;
     double b0, b1 = 0.0, b2 = 0.0;                  /* Clenshaw for g */
-    b0 = FA_FMA(t2, b1, -1.3939308845394604e-18 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 5.258006597929443e-18 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 3.726012047720447e-17 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -7.955671520049973e-17 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -9.388069136947026e-16 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 1.2094286091906465e-15 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 2.369054606339966e-14 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -2.267253181994824e-14 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -6.192628267806253e-13 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 7.116261233426692e-13 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 1.6931861387628094e-11 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -3.396099140347166e-11 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -4.702612503635878e-10 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 1.8216467239028026e-09 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 1.1672253441654395e-08 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -9.471226425550921e-08 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -1.075491741115436e-07 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 4.165069376460427e-06 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -1.7441640986188533e-05 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -7.528550840431418e-05 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 0.0014946108965619613 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -0.011475514073056178 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 0.06101538640490704 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -0.25267101020189897 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, 0.8511076451912901 - b2); b2 = b1; b1 = b0;
-    b0 = FA_FMA(t2, b1, -2.369067605650879 - b2); b2 = b1; b1 = b0;
-    double gv = FA_FMA(t, b1, 2.7196852387678243 - b2);
-    double e0, e1 = 0.0, e2 = 0.0;                  /* and for g' */
-    e0 = FA_FMA(t2, e1, 7.293394632887712e-05 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, -0.00028094975205952485 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, -0.0009810631713315214 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, 0.01765438100668401 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, -0.1157362039018933 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, 0.5057774722459404 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, -1.6317622651132873 - e2); e2 = e1; e1 = e0;
-    e0 = FA_FMA(t2, e1, 3.9102080530111007 - e2); e2 = e1; e1 = e0;
-    double gd = FA_FMA(t, e1, -3.1849487382075226 - e2);
-    gv = FA_FMA(gd, dt, gv);
+    b0 = FA_FMA(t2, b1, 2.7955591728809103e-20 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -5.3072642215437865e-19 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -1.0729326842876377e-18 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 9.278778495900967e-18 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 2.822496590090719e-17 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -1.6838189635818815e-16 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -6.56857304637127e-16 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 3.3183631020222844e-15 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 1.4440902207942975e-14 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -7.363390649808538e-14 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -3.020395152800384e-13 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 1.852625203409583e-12 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 5.6635539571089036e-12 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -5.117282518610491e-11 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -6.971035904308473e-11 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 1.4482923442135024e-09 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -1.3013856447983294e-09 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -3.682532102805616e-08 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 1.5535094906580009e-07 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 5.207252300638501e-07 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -7.296265816576006e-06 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 2.2081257436836426e-05 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 0.0001160116976723605 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -0.0017319102281412942 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 0.011438770031083225 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -0.05357087689044626 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 0.19763145145663993 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -0.5976434696597311 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, 1.5034639952774467 - b2); b2 = b1; b1 = b0;
+    b0 = FA_FMA(t2, b1, -3.143391074407547 - b2); b2 = b1; b1 = b0;
+    double hv = FA_FMA(t, b1, 2.683671678447364 - b2);
+    double e0, e1 = 0.0, e2 = 0.0;                  /* and for h' */
+    e0 = FA_FMA(t2, e1, -0.00014223537067184296 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, 0.00040800290692383055 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, 0.0017139517920859249 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, -0.023838740287054287 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, 0.13897919216508461 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, -0.559547509191517 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, 1.720030803818204 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, -4.145408327149904 - e2); e2 = e1; e1 = e0;
+    e0 = FA_FMA(t2, e1, 7.733886784927991 - e2); e2 = e1; e1 = e0;
+    double hd = FA_FMA(t, e1, -5.216095237982499 - e2);
+    hv = FA_FMA(hd, dt, hv);
+    double v = 10.0 / w;                            /* 1 - t, and its error: */
+    double vplo, vp = fa_two_prod(v, w, &vplo);
+    double vlo = (((10.0 - vp) - vplo) - v * wlo) / w;
+    double gv = FA_FMA(v, hv, 1.0) + vlo * hv;
     double r = gv / w * (1.0 - wlo / w);
     return a > 1e300 ? 0.0 : r;
 }
@@ -85,8 +96,7 @@ FA_INLINE double fa_npdf_mul(double x, double m) {
     double a = fabs(x);
     a = a > 40.0 ? 40.0 : a;
     double plo, p = fa_two_prod(a, a, &plo);
-    /* e^(-(p + plo)/2) = e^(-p/2) (1 - plo/2) to far below an ULP */
-    return fa_exp_mul(-0.5 * p, m * FA_INV_SQRT_2PI * (1.0 - 0.5 * plo));
+    return fa_exp_mul_lo(-0.5 * p, -0.5 * plo, m * FA_INV_SQRT_2PI);
 }
 
 /* Phi(x) */

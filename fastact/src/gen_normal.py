@@ -5,6 +5,8 @@
 R(a) = Phi(-a)/phi(a) (a >= 0) is written as g(t) / (a + K) with
 t = (a - K)/(a + K), which maps [0, inf) onto [-1, 1); g is smooth on the
 closed interval (g -> 1 as a -> inf), so one series covers every a.  The
+series is for h = (g - 1)/(1 - t), so that g = 1 + (1 - t) h is accurate where
+g is close to 1.  The
 coefficients are a discrete cosine transform of g at Chebyshev nodes, computed
 with mpmath at 50 digits; the derivative series (for the correction of the
 rounding of t) is derived from them.  tests/test_generated.py checks that the
@@ -14,8 +16,12 @@ committed header is what this script writes.
 import mpmath as mp
 
 mp.mp.dps = 50
-K = 5
-N = 26          # truncation error below 3e-19 relative
+# t = (a - K1)/(a + K2): a = 0 sits at t = -2/3, away from the end t = -1
+# (a = -1, where R is still smooth), where the Clenshaw recurrence is least
+# accurate; a -> inf is t -> 1
+K1, K2 = 4, 6
+K = K1 + K2     # 1 - t = K / (a + K2)
+N = 30          # truncation error below 1e-19 relative
 
 
 def mills(a):
@@ -25,14 +31,21 @@ def mills(a):
 def g(t):
     if t == 1:
         return mp.mpf(1)
-    a = K * (1 + t) / (1 - t)
-    return mills(a) * (a + K)
+    a = (K1 + K2 * t) / (1 - t)
+    return mills(a) * (a + K2)
+
+
+def h(t):
+    # g = 1 + (1 - t) h(t): g - 1 vanishes at t = 1 (a = inf), and writing it
+    # with the factor (1 - t) = 2K/(a + K), computed directly, keeps the
+    # series' rounding errors from the deep tail, where g is close to 1
+    return (g(t) - 1) / (1 - t)
 
 
 def coefficients():
     m = N + 40
     nodes = [mp.cos(mp.pi * (j + mp.mpf(1) / 2) / m) for j in range(m)]
-    vals = [g(t) for t in nodes]
+    vals = [h(t) for t in nodes]
     c = [2 * mp.fsum(vals[j] * mp.cos(mp.pi * k * (j + mp.mpf(1) / 2) / m)
                      for j in range(m)) / m for k in range(N + 1)]
     c[0] /= 2
@@ -42,7 +55,7 @@ def coefficients():
     d[0] /= 2
     big = max(abs(v) for v in d)
     d = d[:N]
-    while abs(d[-1]) < 1e-5 * big:    # g' is only needed to ~1e-4 relative
+    while abs(d[-1]) < 1e-5 * big:    # h' is only needed to ~1e-4 relative
         d.pop()
     return [float(v) for v in c], [float(v) for v in d]
 
@@ -70,10 +83,12 @@ def header():
  * The textbook 0.5 x (1 + erf(x/sqrt 2)) is 0 from x ~ -6, and even
  * 0.5 x erfc(-x/sqrt 2) carries the rounding of x/sqrt 2 amplified by x^2.
  *
- * R(a) = g(t) / (a + {K}), t = (a - {K})/(a + {K}) in [-1, 1): g is one Chebyshev
- * series ({len(c)} terms, truncation below 3e-19).  g is steep near t = -1, so
- * the rounding of t is corrected to first order with the residual of the
- * division and a short series for g' ({len(d)} terms).
+ * R(a) = g(t) / (a + {K2}), t = (a - {K1})/(a + {K2}) in [-2/3, 1), g(t) = 1 + (1 - t) h(t)
+ * with h one Chebyshev series ({len(c)} terms); 1 - t = {K}/(a + {K2}) is computed
+ * directly, so in the far tail, where g -> 1, the series' rounding is damped.
+ * h is steep near t = -1, so the rounding of t is corrected to first order
+ * with the residual of the division and a short series for h' ({len(d)}
+ * terms).
  */
 #ifndef FA_NORMAL_H
 #define FA_NORMAL_H
@@ -84,21 +99,25 @@ def header():
 FA_INLINE double fa_mills(double a) {{
     double ac = a > 1e300 ? 1e300 : a;              /* keeps t finite */
     /* a -/+ K exactly as hi + lo (two-sum) */
-    double n = ac - {K}.0, nb = n - ac;
-    double nlo = (ac - (n - nb)) + (-{K}.0 - nb);
-    double w = ac + {K}.0, wb = w - ac;
-    double wlo = (ac - (w - wb)) + ({K}.0 - wb);
+    double n = ac - {K1}.0, nb = n - ac;
+    double nlo = (ac - (n - nb)) + (-{K1}.0 - nb);
+    double w = ac + {K2}.0, wb = w - ac;
+    double wlo = (ac - (w - wb)) + ({K2}.0 - wb);
     double t = n / w;
     double plo, p = fa_two_prod(t, w, &plo);        /* t w exactly */
     double dt = (((n - p) - plo) + nlo - t * wlo) / w;  /* exact t = t + dt */
     double t2 = t + t;
     double b0, b1 = 0.0, b2 = 0.0;                  /* Clenshaw for g */
 {steps}
-    double gv = FA_FMA(t, b1, {c[0]!r} - b2);
-    double e0, e1 = 0.0, e2 = 0.0;                  /* and for g' */
+    double hv = FA_FMA(t, b1, {c[0]!r} - b2);
+    double e0, e1 = 0.0, e2 = 0.0;                  /* and for h' */
 {dsteps}
-    double gd = FA_FMA(t, e1, {d[0]!r} - e2);
-    gv = FA_FMA(gd, dt, gv);
+    double hd = FA_FMA(t, e1, {d[0]!r} - e2);
+    hv = FA_FMA(hd, dt, hv);
+    double v = {K}.0 / w;                            /* 1 - t, and its error: */
+    double vplo, vp = fa_two_prod(v, w, &vplo);
+    double vlo = ((({K}.0 - vp) - vplo) - v * wlo) / w;
+    double gv = FA_FMA(v, hv, 1.0) + vlo * hv;
     double r = gv / w * (1.0 - wlo / w);
     return a > 1e300 ? 0.0 : r;
 }}
@@ -111,8 +130,7 @@ FA_INLINE double fa_npdf_mul(double x, double m) {{
     double a = fabs(x);
     a = a > 40.0 ? 40.0 : a;
     double plo, p = fa_two_prod(a, a, &plo);
-    /* e^(-(p + plo)/2) = e^(-p/2) (1 - plo/2) to far below an ULP */
-    return fa_exp_mul(-0.5 * p, m * FA_INV_SQRT_2PI * (1.0 - 0.5 * plo));
+    return fa_exp_mul_lo(-0.5 * p, -0.5 * plo, m * FA_INV_SQRT_2PI);
 }}
 
 /* Phi(x) */
