@@ -203,11 +203,15 @@ def format_table(rows, peers=()):
             cells.append("-" if t is None else f"{t / r['fastact']:.2f}x")
         cells.append("yes" if r["agrees"] else "NO")
         lines.append(cells)
+    return text_table(head, lines)
+
+
+def text_table(head, lines):
+    """Right-aligned plain-text columns under a header and a rule."""
     widths = [max(len(h), *(len(c[i]) for c in lines)) if lines else len(h)
               for i, h in enumerate(head)]
     fmt = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
-    out = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(c) for c in lines]
-    return "\n".join(out)
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(c) for c in lines])
 
 
 def main(argv=None) -> int:

@@ -247,10 +247,9 @@ def format_rows(rows):
         lines.append([r["name"], p, r["kind"], r["dtype"], f"{r['points']:,}",
                       f"{r['max_ulp']:.3g}", f"{r['worst']:.6g}" if r["worst"] is not None
                       else "-", f"{r['bound']:g}", "pass" if r["ok"] else "FAIL"])
-    widths = [max(len(h), *(len(c[i]) for c in lines)) if lines else len(h)
-              for i, h in enumerate(head)]
-    fmt = lambda c: "  ".join(s.rjust(w) for s, w in zip(c, widths))  # noqa: E731
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(c) for c in lines])
+    from ._bench import text_table
+
+    return text_table(head, lines)
 
 
 # ---- the exhaustive float32 sweep -----------------------------------------------

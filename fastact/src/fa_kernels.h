@@ -25,14 +25,6 @@
 #include "fa_math.h"
 #include "fa_roots.h"
 
-#ifndef FA_FMA
-#ifdef __FMA__
-#define FA_FMA(a, b, c) __builtin_fma((a), (b), (c))
-#else
-#define FA_FMA(a, b, c) ((a) * (b) + (c))
-#endif
-#endif
-
 #define FA_K static inline __attribute__((always_inline))
 
 /* ---- small helpers ---------------------------------------------------- */
