@@ -68,3 +68,34 @@ def test_float32_exhaustive(name):
     rows, _ = _verify.exhaustive_float32(only=[name], progress=False)
     bad = [r for r in rows if not r["ok"]]
     assert not bad, _verify.format_rows(bad)
+
+
+def _f32_oracle_points():
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 1 << 32, 6000, dtype=np.uint64).astype(np.uint32)
+    x = bits.view(np.float32)
+    x = np.concatenate([x[np.isfinite(x)], np.linspace(-40, 40, 4000, dtype=np.float32)])
+    return x.astype(np.float64)
+
+
+@pytest.mark.parametrize("cell", [c for c in CELLS if c[1] in ("forward", "grad")], ids=_id)
+def test_float64_reference_is_an_exact_oracle_for_float32(cell):
+    """The float32/float16 rows are measured against fastact.reference in
+    float64: that is sound because it is within a tiny fraction of a float32
+    ULP of the exact (mpmath) value over the float32 range."""
+    pytest.importorskip("mpmath")
+    from fastact import _mpref
+    name, kind, i = cell
+    act = ACTIVATIONS[name]
+    params = _verify._params_list(act)[i]
+    x = _f32_oracle_points()
+    ref = act.reference[0] if kind == "forward" else act.reference[1]
+    with np.errstate(all="ignore"):
+        r = np.asarray(ref(x, **params), dtype=np.float64)
+    e = _mpref.exact(name, kind, x, params=params or None)
+    with np.errstate(all="ignore"):
+        sp = np.spacing(np.abs(e).astype(np.float32)).astype(np.float64)
+        sp = np.where(np.isfinite(sp) & (sp > 0), sp, float(np.finfo(np.float32).smallest_subnormal))
+        err = np.where((r == e) | (np.isnan(r) & np.isnan(e)), 0.0, np.abs(r - e) / sp)
+        err = np.where(np.abs(e) > float(np.finfo(np.float32).max), 0.0, err)
+    assert np.nanmax(err) < 1e-3, (name, kind, params, float(np.nanmax(err)))
