@@ -84,24 +84,13 @@ def _inputs(n, dtype, seed=0):
     return x, g
 
 
-def _peers(names):
-    peers = {}
-    for name in names:
-        if name == "torch":
-            from . import _peers_torch
-            peers["torch"] = _peers_torch
-        elif name == "jax":
-            from . import _peers_jax
-            peers["jax"] = _peers_jax
-        else:
-            raise SystemExit(f"fastact bench: unknown peer {name!r} (torch, jax)")
-    return peers
-
-
 def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         kinds=("forward", "backward"), compare=(), repeats=7, min_time=0.05,
-        progress=True, stream=None):
-    """Time everything; return a list of row dicts."""
+        progress=True, stream=None, scaling=False):
+    """Time everything; return a list of row dicts.
+
+    ``scaling`` also times fastact on one thread (the ``1T/NT`` column)."""
+    from . import _peers, _threads, _ufuncs
     from . import reference  # noqa: F401  (SciPy import outside the timings)
 
     stream = stream or sys.stdout
@@ -111,7 +100,8 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         missing = set(only) - {a.name for a in acts}
         if missing:
             raise SystemExit(f"fastact bench: unknown activation(s) {sorted(missing)}")
-    peers = _peers(compare)
+    threads = _threads.get_num_threads()
+    peers = _peers.make(compare, threads)
     jobs = [(a, k, d, n) for a in acts for k in kinds for d in dtypes for n in sizes]
     bar = Progress(len(jobs))
     bar.enabled = progress
@@ -146,17 +136,22 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
             def ref():
                 return g * ref_d(x, **params)
 
+        # the roofline: the faster of NumPy's streaming copy (or add) and the
+        # same through fastact's own threaded loops
         if kind == "backward":
-            def roof():
-                np.add(g, x, out=out)
+            roofs = (lambda: np.add(g, x, out=out),
+                     lambda: _ufuncs._stream_add(g, x, out=out))
         else:
-            def roof():
-                np.copyto(out, x)
+            roofs = (lambda: np.copyto(out, x),
+                     lambda: _ufuncs._stream_copy(x, out=out))
 
         row = {"name": act.name, "kind": kind, "dtype": dname, "n": n}
         row["fastact"], row["fastact_median"] = best_time(ours, min_time, repeats)
         row["fastact_fresh"], _ = best_time(ours_fresh, min_time, repeats)
-        row["roofline"], _ = best_time(roof, min_time, repeats)
+        row["roofline"] = min(best_time(r, min_time, repeats)[0] for r in roofs)
+        if scaling and threads > 1:
+            with _threads.threads(1):
+                row["one_thread"], _ = best_time(ours, min_time, repeats)
         # the reference is slow: fewer repeats at large n
         row["reference"], _ = best_time(ref, min_time, 3 if n >= 10**6 else repeats,
                                         max_calls=100)
@@ -177,17 +172,43 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
             t = peer.time_call(act, kind, x, g, params, best_time, min_time, repeats)
             if t is not None:
                 row[pname] = t
+        row["vs_best_peer"] = best_peer_ratio(row, peers)
         rows.append(row)
     bar.close()
     return rows
+
+
+def peer_ratios(row, peer):
+    """(ratio, how) of a peer's time over fastact's for one row: with out= on
+    both sides where the peer has it, else fresh output on both sides (how is
+    "out" or "fresh"); None when the peer was not timed."""
+    t = row.get(peer)
+    if not t:
+        return None
+    if t.get("out") is not None:
+        return t["out"] / row["fastact"], "out"
+    return t["fresh"] / row["fastact_fresh"], "fresh"
+
+
+def best_peer_ratio(row, peers):
+    """The headline: speed relative to the faster peer (>= 1: fastact wins)."""
+    ratios = [r[0] for r in (peer_ratios(row, p) for p in peers) if r is not None]
+    return min(ratios) if ratios else None
 
 
 def format_table(rows, peers=()):
     """A plain-text table: M elements/s and the ratios that matter."""
     head = ["function", "kind", "dtype", "n", "fastact Me/s", "spread",
             "vs reference", "roofline ratio", "fresh Me/s"]
+    scaling = any("one_thread" in r for r in rows)
+    if scaling:
+        head.append("1T/NT")
     for p in peers:
         head.append(f"vs {p}")
+        if p == "torch":
+            head.append("vs torch fresh")
+    if peers:
+        head.append("vs best peer")
     head.append("agrees")
     lines = []
     for r in rows:
@@ -198,9 +219,20 @@ def format_table(rows, peers=()):
                  f"{r['reference'] / r['fastact']:.1f}x",
                  f"{r['roofline'] / r['fastact']:.2f}",
                  f"{n / r['fastact_fresh'] / 1e6:,.0f}"]
+        if scaling:
+            cells.append(f"{r['one_thread'] / r['fastact']:.2f}x"
+                         if "one_thread" in r else "-")
         for p in peers:
-            t = r.get(p)
-            cells.append("-" if t is None else f"{t / r['fastact']:.2f}x")
+            pr = peer_ratios(r, p)
+            # '*': the peer has no out= for this call; fresh against fresh
+            cells.append("-" if pr is None else
+                         f"{pr[0]:.2f}x" + ("*" if p == "torch" and pr[1] == "fresh" else ""))
+            if p == "torch":
+                t = r.get(p)
+                cells.append("-" if not t else f"{t['fresh'] / r['fastact_fresh']:.2f}x")
+        if peers:
+            v = r.get("vs_best_peer")
+            cells.append("-" if v is None else f"{v:.2f}x")
         cells.append("yes" if r["agrees"] else "NO")
         lines.append(cells)
     return text_table(head, lines)
@@ -233,6 +265,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None,
                    help="thread count for fastact (and the peers)")
     p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--scaling", action="store_true",
+                   help="also time fastact on one thread (column 1T/NT)")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     from . import _threads
@@ -254,12 +288,19 @@ def main(argv=None) -> int:
           f"NumPy {np.__version__}; best of {repeats} repeats")
     rows = run(only=only, sizes=sizes, dtypes=tuple(a.dtypes.split(",")),
                kinds=tuple(a.kinds.split(",")), compare=compare, repeats=repeats,
-               min_time=min_time, progress=not a.no_progress)
+               min_time=min_time, progress=not a.no_progress, scaling=a.scaling)
     print(format_table(rows, compare))
     print("Me/s: million elements per second with out=; vs reference: speed-up "
           "over fastact.reference (NumPy/SciPy); roofline ratio: time of a "
           "streaming copy of the same bytes / fastact's time (1.0 = at the "
-          "memory roofline); spread: median over best.")
+          "memory roofline: the faster of NumPy's and fastact's own threaded "
+          "copy/add); spread: median over best."
+          + (" 1T/NT: one thread's time over the default thread count's."
+             if a.scaling else "")
+          + (" vs peer: the peer's time over fastact's, both with out= (torch), "
+             "or both with a fresh output (jax; torch where marked *: ATen has no "
+             "out= variant there); vs best peer: against the faster of them."
+             if compare else ""))
     bad = [r for r in rows if not r["agrees"]]
     if bad:
         print(f"{len(bad)} row(s) disagree with the reference", file=sys.stderr)

@@ -83,7 +83,20 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         for name, inputs, expr, summary in act.extras:
             used = tuple(i for i in inputs if i in params)
             out.append(UfuncSpec(name, tuple(inputs), used, expr, thr, summary))
+    out.extend(ROOFLINE)
     return out
+
+
+#: not activations: a copy and an add through the same loops and threads, the
+#: memory roofline the benchmark compares every kernel with (same bytes moved,
+#: no arithmetic to speak of)
+ROOFLINE = (
+    UfuncSpec("_stream_copy", ("x",), (), "x", THRESHOLD_CHEAP,
+              "Copy x through fastact's loops (the one-input roofline)."),
+    UfuncSpec("_stream_add", ("grad_output", "x"), (), "grad_output + x",
+              THRESHOLD_CHEAP,
+              "grad_output + x through fastact's loops (the two-input roofline)."),
+)
 
 
 def _kernel_decls(reg) -> list[str]:

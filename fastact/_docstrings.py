@@ -170,6 +170,9 @@ True
 
 def ufunc_doc(name: str) -> str:
     """Docstring of the ufunc object ``fastact._ufuncs.<name>``."""
+    if name in ("_stream_copy", "_stream_add"):
+        return ("Internal: the memory roofline of the benchmark (the same "
+                "loops, threads and bytes as an activation, no arithmetic).\n")
     act, kind = _split(name)
     if act.params and kind in ("forward", "grad", "backward"):
         # the public callable is a wrapper taking the parameter by keyword

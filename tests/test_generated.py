@@ -36,3 +36,21 @@ def test_ufunc_sources_are_generated_from_the_registry():
         for kind in ("forward", "grad", "backward"):
             assert act.callable_name(kind) in names
     assert set(fastact._ufuncs.UFUNC_NAMES) == names
+    # besides the activations, only the benchmark's roofline loops
+    assert {n for n in names if n.startswith("_")} == {"_stream_copy", "_stream_add"}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("n", [7, 1 << 18])   # serial and threaded loops
+def test_roofline_loops_copy_and_add(dtype, n):
+    import numpy as np
+
+    import fastact
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    out = np.empty_like(x)
+    fastact._ufuncs._stream_copy(x, out=out)
+    assert np.array_equal(out, x)
+    fastact._ufuncs._stream_add(g, x, out=out)
+    assert np.array_equal(out, np.add(g, x))

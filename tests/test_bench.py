@@ -1,0 +1,87 @@
+"""The benchmark (fastact's main job) and its peers: what it times is right."""
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import _bench, _peers
+
+ACTS = list(fastact.ACTIVATIONS.values())
+
+
+def test_best_time_reports_best_and_median():
+    calls = []
+    best, median = _bench.best_time(lambda: calls.append(1), min_time=0.005, repeats=3)
+    assert 0 < best <= median
+    assert len(calls) >= 2 + 3
+
+
+def test_run_times_every_kind_and_agrees_with_the_reference():
+    rows = _bench.run(only=["gelu", "leaky_relu"], sizes=(2000,), dtypes=("float32",),
+                      kinds=("forward", "grad", "backward"), repeats=2,
+                      min_time=0.002, progress=False, scaling=True)
+    assert len(rows) == 6
+    for r in rows:
+        assert r["agrees"], r
+        for key in ("fastact", "fastact_fresh", "roofline", "reference"):
+            assert r[key] > 0
+        assert r["vs_best_peer"] is None
+        if fastact.get_num_threads() > 1:
+            assert r["one_thread"] > 0
+    text = _bench.format_table(rows)
+    assert "leaky_relu" in text and "NO" not in text
+
+
+def test_peer_ratios_compare_like_with_like():
+    row = {"fastact": 1.0, "fastact_fresh": 2.0,
+           "torch": {"out": 3.0, "fresh": 8.0}, "jax": {"out": None, "fresh": 5.0}}
+    assert _bench.peer_ratios(row, "torch") == (3.0, "out")
+    assert _bench.peer_ratios(row, "jax") == (2.5, "fresh")
+    assert _bench.best_peer_ratio(row, ("torch", "jax")) == 2.5
+    row["torch"] = {"out": None, "fresh": 3.0}   # no out= variant: fresh vs fresh
+    assert _bench.peer_ratios(row, "torch") == (1.5, "fresh")
+    assert _bench.peer_ratios(row, "nope") is None
+
+
+def test_roofline_is_at_least_as_fast_as_numpy_copy():
+    # the roofline is the faster of NumPy's copy and fastact's own threaded one
+    rows = _bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
+                      kinds=("forward",), repeats=3, min_time=0.005, progress=False)
+    x = np.ones(1 << 18)
+    out = np.empty_like(x)
+    numpy_copy, _ = _bench.best_time(lambda: np.copyto(out, x), 0.005, 3)
+    assert rows[0]["roofline"] <= numpy_copy * 1.5
+
+
+def test_unknown_names_are_errors():
+    with pytest.raises(SystemExit, match="unknown peer"):
+        _peers.make(["matlab"], 1)
+    with pytest.raises(SystemExit, match="unknown activation"):
+        _bench.run(only=["nosuch"], sizes=(10,), progress=False)
+
+
+def _peer_or_skip(name):
+    # the peers are optional (the 'bench' extra); the test suite does not need them
+    pytest.importorskip({"torch": "torch", "jax": "jax"}[name])
+    return _peers.make([name], fastact.get_num_threads())[name]
+
+
+@pytest.mark.parametrize("peer_name", ["torch", "jax"])
+@pytest.mark.parametrize("kind", ["forward", "grad", "backward"])
+@pytest.mark.parametrize("act", ACTS, ids=[a.name for a in ACTS])
+def test_peer_computes_the_same_function(peer_name, kind, act):
+    """The peer's timed call is the same activation (its own accuracy aside)."""
+    peer = _peer_or_skip(peer_name)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-5, 5, 999)
+    x = x[np.all(np.abs(x[:, None] - np.asarray(act.kinks or [99.0])) > 1e-3, axis=1)]
+    g = rng.standard_normal(x.size)
+    params = _bench._params(act)
+    got = peer.values(act, kind, x, g, params)
+    assert got is not None
+    want = {"forward": lambda: act.forward(x, **params),
+            "grad": lambda: act.grad(x, **params),
+            "backward": lambda: act.backward(g, x, **params)}[kind]()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    t = peer.time_call(act, kind, x, g, params, _bench.best_time, 0.002, 2)
+    assert t["fresh"] > 0 and (t["out"] is None or t["out"] > 0)
