@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import subprocess_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "fastact", "src")
 
@@ -54,3 +56,58 @@ def test_roofline_loops_copy_and_add(dtype, n):
     assert np.array_equal(out, x)
     fastact._ufuncs._stream_add(g, x, out=out)
     assert np.array_equal(out, np.add(g, x))
+
+
+_LEVEL_SCRIPT = r"""
+import sys, numpy as np, fastact
+from fastact import _ufuncs, _verify
+rng = np.random.default_rng(5)
+res = {}
+for dt in ("float16", "float32", "float64"):
+    x = np.concatenate([rng.standard_normal(3000) * 4, rng.uniform(-60, 60, 1000)]).astype(dt)
+    g = rng.standard_normal(x.size).astype(dt)
+    for act in fastact.ACTIVATIONS.values():
+        p = _verify._params_list(act, False)[0]
+        res[(act.name, "f", dt)] = act.forward(x, **p)
+        res[(act.name, "b", dt)] = act.backward(g, x, **p)
+np.save(sys.argv[1], np.array([_ufuncs.SIMD_LEVEL, res], dtype=object), allow_pickle=True)
+"""
+
+
+def test_every_simd_level_imports_and_agrees(tmp_path):
+    """Each kernel build this CPU can run is importable with FASTACT_SIMD and
+    computes the same values as the others to within the dtype's ULP bound
+    (FMA changes the rounding of intermediate steps; the accuracy suite itself
+    is run per level in CI)."""
+    import numpy as np
+
+    import fastact
+    from fastact import _cpu, _ufuncs
+    from fastact._verify import BOUNDS
+
+    best = _cpu.best_level()
+    levels = [lv for lv in _ufuncs.SIMD_BUILT if _cpu.LEVELS.index(lv) <= _cpu.LEVELS.index(best)]
+    assert levels, "no kernel build can run here"
+    results = {}
+    for lv in levels:
+        out = tmp_path / f"{lv}.npy"
+        subprocess.run([sys.executable, "-c", _LEVEL_SCRIPT, str(out)], check=True,
+                       cwd=str(tmp_path), timeout=300,
+                       env=subprocess_env(FASTACT_SIMD=lv))
+        level, res = np.load(out, allow_pickle=True)
+        assert level == lv
+        results[lv] = res
+    base = results[levels[0]]
+    for lv in levels[1:]:
+        for key, a in base.items():
+            b = results[lv][key]
+            dt = a.dtype
+            bits = lambda v: v.view({2: np.int16, 4: np.int32, 8: np.int64}[dt.itemsize]).astype(np.int64)  # noqa: E731
+            ordered = lambda i: np.where(i < 0, -(i & ((1 << (8 * dt.itemsize - 1)) - 1)), i)  # noqa: E731
+            diff = np.abs(ordered(bits(a)) - ordered(bits(b)))
+            assert diff.max() <= BOUNDS[dt.name], (lv, key, int(diff.max()))
+    # a level that does not exist is a clear import error, not a crash
+    r = subprocess.run([sys.executable, "-c", "import fastact"], cwd=str(tmp_path),
+                       env=subprocess_env(FASTACT_SIMD="sse9"), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode != 0 and "FASTACT_SIMD='sse9'" in r.stderr

@@ -61,6 +61,31 @@ def test_no_spurious_fp_exceptions(act, kind, dtype, size):
             call(act, kind, xs, g, **params)
 
 
+def _overflow_cases():
+    cases = [(act, p) for act in fastact.ACTIVATIONS.values() for p in param_sets(act)
+             if _genuine_overflow(act, p) is not None]
+    assert cases, "no activation scales x past the largest float any more?"
+    return cases
+
+
+@pytest.mark.parametrize("size", ["serial", "threaded"])
+@pytest.mark.parametrize("act,params", _overflow_cases(),
+                         ids=lambda v: getattr(v, "name", None) or str(v))
+def test_genuine_overflow_is_reported(act, params, dtype, size):
+    """A finite input whose true result overflows the dtype (the forwards that
+    scale x by more than 1) gives inf and the overflow flag, as NumPy's own
+    arithmetic does, in every dtype: float16 results are rounded in software,
+    which raises no flag by itself."""
+    x = np.ones(2**18 + 5 if size == "threaded" else 2, dtype=dtype)
+    x[-1] = np.finfo(dtype).max   # in the last chunk of a threaded run
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError, match="overflow"):
+            call(act, "forward", x, **params)
+    with np.errstate(over="ignore"):
+        y = call(act, "forward", x, **params)
+    assert np.isposinf(y[-1]) and np.all(np.isfinite(y[:-1]))
+
+
 def test_nan_propagates(act, kind, dtype):
     x = np.array([np.nan, 1.0, np.nan, -1.0], dtype=dtype)
     for params in param_sets(act):

@@ -97,6 +97,19 @@ static int fa_fe_audit(int left, char **args, const npy_intp *steps,
 {
     npy_intp i;
     int k, genuine = 0;
+    if (sig[nin] == 'e' && !(left & FE_OVERFLOW)) {
+        /* float16 results are rounded in software, which raises no flag:
+         * look for an infinite result directly (a cheap pass over the bits) */
+        const char *o = args[nin];
+        for (i = lo; i < lo + n; i++) {
+            uint16_t v;
+            memcpy(&v, o + i * steps[nin], 2);
+            if ((v & 0x7c00u) == 0x7c00u && !(v & 0x03ffu)) {
+                left |= FE_OVERFLOW;
+                break;
+            }
+        }
+    }
     if (!(left & FA_FE_AUDITED))
         return left;
     for (i = lo; i < lo + n && genuine != (FE_OVERFLOW | FE_INVALID); i++) {
