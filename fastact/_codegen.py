@@ -37,7 +37,7 @@ DTYPES = {
 #: below this many elements a loop runs serially (one OpenMP region costs a few
 #: microseconds; NumPy hands casted inputs over in 8192-element buffers, which
 #: must stay serial)
-THRESHOLD_CHEAP = 1 << 17
+THRESHOLD_CHEAP = 1 << 16
 THRESHOLD_TRANSCENDENTAL = 1 << 14
 
 

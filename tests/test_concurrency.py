@@ -17,7 +17,7 @@ import pytest
 
 import fastact
 
-# above both threading thresholds (2**14 transcendental, 2**17 cheap)
+# above both threading thresholds (fastact._codegen.THRESHOLD_*)
 N_BIG = 2**18 + 123
 PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
 

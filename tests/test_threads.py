@@ -11,8 +11,11 @@ import pytest
 import fastact
 from conftest import call, subprocess_env
 
-# sizes on both sides of the serial threshold (2**14 transcendental, 2**17 cheap)
-SIZES = (1000, 2**14 - 1, 2**14 + 1, 2**17 + 3, 300_001)
+from fastact._codegen import THRESHOLD_CHEAP, THRESHOLD_TRANSCENDENTAL
+
+# sizes on both sides of the serial thresholds (transcendental and cheap kernels)
+SIZES = (1000, THRESHOLD_TRANSCENDENTAL - 1, THRESHOLD_TRANSCENDENTAL + 1,
+         THRESHOLD_CHEAP - 1, THRESHOLD_CHEAP + 3, 300_001)
 
 
 def test_openmp_is_on_in_this_build():
