@@ -107,6 +107,25 @@ def test_zero_dim_and_scalars(act, kind, dtype):
     np.testing.assert_array_equal(lst, call(act, kind, np.array([0.5, -1.5])))
 
 
+def test_python_scalars_give_float64_like_numpy(act, kind):
+    """A Python float or int is a float64, as in np.sin(0.75), whatever the
+    parameter is (a default, a float, a 0-d float64 array); next to an array
+    it takes the array's dtype."""
+    want = call(act, kind, np.float64(-0.75))
+    for x in (-0.75, -3, np.float64(-0.75)):
+        y = call(act, kind, x)
+        assert np.asarray(y).dtype == np.float64, (x, y)
+    for params in param_sets(act):
+        as_arrays = {k: np.array(v) for k, v in params.items()}
+        for p in (params, as_arrays):
+            y = call(act, kind, -0.75, **p)
+            assert np.asarray(y).dtype == np.float64, (p, y)
+            assert y == call(act, kind, np.float64(-0.75), **params)
+        y32 = call(act, kind, np.full(3, -0.75, dtype=np.float32), **as_arrays)
+        assert y32.dtype == np.float32
+    assert np.asarray(want).dtype == np.float64
+
+
 def test_empty(act, kind, dtype):
     for shape in [(0,), (3, 0), (0, 4, 2)]:
         y = call(act, kind, np.empty(shape, dtype=dtype))
