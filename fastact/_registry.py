@@ -61,6 +61,10 @@ class Activation:
     torch: str = ""
     #: (lo, hi) of the region where the function is interesting to look at
     span: tuple[float, float] = (-6.0, 6.0)
+    #: the one-line NumPy formulas people write for f and f' (names: np, erf,
+    #: x and the parameters), evaluated in the input's dtype: what
+    #: ``verify --compare numpy`` measures fastact against
+    textbook: tuple[str, str] = ("", "")
     #: extra elementwise ufuncs beyond forward/grad/backward:
     #: (public name, input names, C expression in those names, summary)
     extras: tuple[tuple[str, tuple[str, ...], str, str], ...] = field(default=())
@@ -116,13 +120,17 @@ _TABLE = (
         r"\max(0, x)",
         r"\begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
         kinks=(0.0,), transcendental=False, torch="torch.nn.functional.relu(x)",
-        span=(-3.0, 3.0)),
+        span=(-3.0, 3.0),
+        textbook=("np.maximum(x, 0)",
+                  "(x > 0) * np.ones_like(x)")),
     Activation(
         "relu6", "ReLU capped at 6.",
         r"\min(\max(0, x), 6)",
         r"\begin{cases} 1 & 0 < x < 6 \\ 0 & \text{otherwise} \end{cases}",
         kinks=(0.0, 6.0), transcendental=False,
-        torch="torch.nn.functional.relu6(x)", span=(-2.0, 8.0)),
+        torch="torch.nn.functional.relu6(x)", span=(-2.0, 8.0),
+        textbook=("np.minimum(np.maximum(x, 0), 6)",
+                  "((x > 0) & (x < 6)) * np.ones_like(x)")),
     Activation(
         "leaky_relu", "Leaky rectified linear unit.",
         r"\begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}",
@@ -131,7 +139,9 @@ _TABLE = (
                       samples=(0.2,)),),
         kinks=(0.0,), transcendental=False,
         torch="torch.nn.functional.leaky_relu(x, negative_slope=0.01)",
-        span=(-3.0, 3.0)),
+        span=(-3.0, 3.0),
+        textbook=("np.where(x > 0, x, negative_slope * x)",
+                  "np.where(x > 0, 1, negative_slope) * np.ones_like(x)")),
     Activation(
         "prelu", "Parametric ReLU with a learned (per-channel) weight.",
         r"\begin{cases} x & x > 0 \\ w x & x \le 0 \end{cases}",
@@ -143,56 +153,78 @@ _TABLE = (
         torch="torch.nn.functional.prelu(x, weight)", span=(-3.0, 3.0),
         extras=(("prelu_weight_backward", ("grad_output", "x"),
                  "grad_output * fa_minz(x)",
-                 "Elementwise gradient of PReLU with respect to its weight."),)),
+                 "Elementwise gradient of PReLU with respect to its weight."),),
+        textbook=("np.where(x > 0, x, weight * x)",
+                  "np.where(x > 0, 1, weight) * np.ones_like(x)")),
     Activation(
         "elu", "Exponential linear unit.",
         r"\begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}",
         r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
         params=(_ALPHA,), kinks=(0.0,),
-        torch="torch.nn.functional.elu(x, alpha=1.0)"),
+        torch="torch.nn.functional.elu(x, alpha=1.0)",
+        textbook=("np.where(x > 0, x, alpha * (np.exp(x) - 1))",
+                  "np.where(x > 0, 1, alpha * np.exp(x))")),
     Activation(
         "selu", "Scaled exponential linear unit (self-normalizing).",
         r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},"
         r"\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
         r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
-        kinks=(0.0,), torch="torch.nn.functional.selu(x)"),
+        kinks=(0.0,), torch="torch.nn.functional.selu(x)",
+        textbook=("1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * "
+                  "(np.exp(x) - 1))",
+                  "1.0507009873554805 * np.where(x > 0, 1, 1.6732632423543772 * "
+                  "np.exp(x))")),
     Activation(
         "celu", "Continuously differentiable exponential linear unit.",
         r"\max(0, x) + \min\left(0, \alpha (e^{x/\alpha} - 1)\right)",
         r"\begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}",
         params=(Param("alpha", 1.0, "scale of the negative side; must be nonzero",
                       nonzero=True, samples=(0.5, 2.0)),),
-        kinks=(0.0,), torch="torch.nn.functional.celu(x, alpha=1.0)"),
+        kinks=(0.0,), torch="torch.nn.functional.celu(x, alpha=1.0)",
+        textbook=("np.maximum(0, x) + np.minimum(0, alpha * (np.exp(x / alpha) - 1))",
+                  "np.where(x > 0, 1, np.exp(x / alpha))")),
     Activation(
         "sigmoid", "Logistic sigmoid.",
         r"\sigma(x) = \frac{1}{1 + e^{-x}}",
         r"\sigma(x)\,\sigma(-x)",
-        torch="torch.sigmoid(x)", span=(-8.0, 8.0)),
+        torch="torch.sigmoid(x)", span=(-8.0, 8.0),
+        textbook=("1 / (1 + np.exp(-x))",
+                  "1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))")),
     Activation(
         "log_sigmoid", "Logarithm of the logistic sigmoid.",
         r"\log \sigma(x) = -\operatorname{softplus}(-x)",
         r"\sigma(-x)",
-        torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0)),
+        torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
+        textbook=("np.log(1 / (1 + np.exp(-x)))",
+                  "1 - 1 / (1 + np.exp(-x))")),
     Activation(
         "hard_sigmoid", "Piecewise-linear sigmoid.",
         r"\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 1/6 & -3 < x < 3 \\ 0 & \text{otherwise} \end{cases}",
         kinks=(-3.0, 3.0), transcendental=False,
-        torch="torch.nn.functional.hardsigmoid(x)"),
+        torch="torch.nn.functional.hardsigmoid(x)",
+        textbook=("np.clip(x / 6 + 0.5, 0, 1)",
+                  "((x > -3) & (x < 3)) / np.asarray(6, x.dtype)")),
     Activation(
         "tanh", "Hyperbolic tangent.",
         r"\tanh x", r"\operatorname{sech}^2 x",
-        torch="torch.tanh(x)", span=(-4.0, 4.0)),
+        torch="torch.tanh(x)", span=(-4.0, 4.0),
+        textbook=("np.tanh(x)",
+                  "1 - np.tanh(x) ** 2")),
     Activation(
         "hard_tanh", "Piecewise-linear tanh, clipped to [-1, 1].",
         r"\min(\max(x, -1), 1)",
         r"\begin{cases} 1 & -1 < x < 1 \\ 0 & \text{otherwise} \end{cases}",
         kinks=(-1.0, 1.0), transcendental=False,
-        torch="torch.nn.functional.hardtanh(x)", span=(-3.0, 3.0)),
+        torch="torch.nn.functional.hardtanh(x)", span=(-3.0, 3.0),
+        textbook=("np.clip(x, -1, 1)",
+                  "((x > -1) & (x < 1)) * np.ones_like(x)")),
     Activation(
         "softsign", "Softsign, a rational sigmoid-like function.",
         r"\frac{x}{1 + |x|}", r"\frac{1}{(1 + |x|)^2}",
-        transcendental=False, torch="torch.nn.functional.softsign(x)"),
+        transcendental=False, torch="torch.nn.functional.softsign(x)",
+        textbook=("x / (1 + np.abs(x))",
+                  "1 / (1 + np.abs(x)) ** 2")),
     Activation(
         "softplus", "Smooth approximation of ReLU.",
         r"\frac{1}{\beta} \log\left(1 + e^{\beta x}\right)",
@@ -201,42 +233,62 @@ _TABLE = (
                       samples=(0.5, 2.0)),),
         torch="torch.nn.functional.softplus(x, beta=1.0)  "
               "(PyTorch also switches to x above threshold=20; fastact is exact "
-              "everywhere)"),
+              "everywhere)",
+        textbook=("np.log(1 + np.exp(beta * x)) / beta",
+                  "1 / (1 + np.exp(-beta * x))")),
     Activation(
         "silu", "Sigmoid-weighted linear unit (swish).",
         r"x\,\sigma(x)", r"\sigma(x) + x\,\sigma(x)\,\sigma(-x)",
         grad_has_root=True, aliases=("swish",),
-        torch="torch.nn.functional.silu(x)"),
+        torch="torch.nn.functional.silu(x)",
+        textbook=("x / (1 + np.exp(-x))",
+                  "1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))")),
     Activation(
         "hard_swish", "Piecewise-polynomial swish.",
         r"x\,\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 0 & x < -3 \\ (2x + 3)/6 & -3 \le x \le 3 \\ 1 & x > 3"
         r"\end{cases}",
         kinks=(-3.0, 3.0), grad_has_root=True, transcendental=False,
-        torch="torch.nn.functional.hardswish(x)"),
+        torch="torch.nn.functional.hardswish(x)",
+        textbook=("x * np.clip(x + 3, 0, 6) / 6",
+                  "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))")),
     Activation(
         "mish", "Self-regularized non-monotonic activation.",
         r"x \tanh(\operatorname{softplus}(x))",
         r"\tanh(s) + x\,\operatorname{sech}^2(s)\,\sigma(x),\ s = \operatorname{softplus}(x)",
-        grad_has_root=True, torch="torch.nn.functional.mish(x)"),
+        grad_has_root=True, torch="torch.nn.functional.mish(x)",
+        textbook=("x * np.tanh(np.log(1 + np.exp(x)))",
+                  "np.tanh(np.log(1 + np.exp(x))) + x * (1 - np.tanh(np.log(1 + "
+                  "np.exp(x))) ** 2) / (1 + np.exp(-x))")),
     Activation(
         "gelu", "Gaussian error linear unit (exact, through the normal CDF).",
         r"x\,\Phi(x) = \frac{x}{2} \operatorname{erfc}\left(-\frac{x}{\sqrt 2}\right)",
         r"\Phi(x) + x\,\varphi(x)",
-        grad_has_root=True, torch="torch.nn.functional.gelu(x)"),
+        grad_has_root=True, torch="torch.nn.functional.gelu(x)",
+        textbook=("0.5 * x * (1 + erf(x / np.sqrt(2)))",
+                  "0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x ** 2 / 2) / "
+                  "np.sqrt(2 * np.pi)")),
     Activation(
         "gelu_tanh", "GELU, tanh approximation.",
         r"\frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)\right)",
         r"\frac{1}{2}(1 + t) + \frac{x}{2}(1 - t^2)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 x^2),"
         r"\ t = \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)",
         grad_has_root=True,
-        torch="torch.nn.functional.gelu(x, approximate='tanh')"),
+        torch="torch.nn.functional.gelu(x, approximate='tanh')",
+        textbook=("0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** "
+                  "3)))",
+                  "0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) "
+                  "+ 0.5 * x * (1 - np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x "
+                  "** 3)) ** 2) * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x ** 2)")),
     Activation(
         "gelu_sigmoid", "GELU, sigmoid approximation (quick_gelu).",
         r"x\,\sigma(1.702 x)",
         r"\sigma(1.702 x) + 1.702 x\,\sigma(1.702 x)\,\sigma(-1.702 x)",
         grad_has_root=True, aliases=("quick_gelu",),
-        torch="x * torch.sigmoid(1.702 * x)"),
+        torch="x * torch.sigmoid(1.702 * x)",
+        textbook=("x / (1 + np.exp(-1.702 * x))",
+                  "1 / (1 + np.exp(-1.702 * x)) * (1 + 1.702 * x * (1 - 1 / (1 + "
+                  "np.exp(-1.702 * x))))")),
 )
 
 #: name -> Activation, read-only

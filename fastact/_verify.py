@@ -178,8 +178,14 @@ def _two_prod_err(a, b, p):
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-def measure(act, kind, dtype, x, params, seed=0):
-    """(max error, worst input, number of points) for one cell."""
+def measure(act, kind, dtype, x, params, seed=0, others=None):
+    """(max error, worst input, number of points) for one cell.
+
+    ``others`` maps names to callables ``f(act, kind, x, g, params)`` whose
+    results are measured on the same points against the same reference (the
+    comparison with PyTorch and the textbook NumPy formula); their results go
+    into that dict, replacing the callables, as (max error, worst input) or
+    None where a callable returns None."""
     dtype = np.dtype(dtype)
     x = _without_kinks(act, np.asarray(x, dtype=dtype))
     rng = np.random.default_rng(seed)
@@ -190,20 +196,65 @@ def measure(act, kind, dtype, x, params, seed=0):
     with np.errstate(all="ignore"):
         y = _fastact_call(act, kind, x, g, params)
     r = _reference(act, kind, x.astype(np.float64), g.astype(np.float64), params, dtype)
+    err, worst = _max_error(act, kind, dtype, x, g, y, r)
+    for name, f in list((others or {}).items()):
+        with np.errstate(all="ignore"):
+            yo = f(act, kind, x, g, params)
+        others[name] = None if yo is None else _max_error(
+            act, kind, dtype, x, g, np.asarray(yo).astype(dtype), r)
+    return err, worst, int(x.size)
+
+
+def _max_error(act, kind, dtype, x, g, y, r):
+    """(max ULP error, its input) of results y against the reference r."""
     # Only results that differ from the rounded reference have an error:
     # measure those (most are exactly rounded, so this is most of the speed
     # of the exhaustive sweep).  NaN == NaN is False, so NaNs are measured.
     with np.errstate(over="ignore", invalid="ignore"):
         differ = np.flatnonzero(np.asarray(y) != r.astype(dtype))
     if differ.size == 0:
-        return 0.0, (float(x[0]) if x.size else None), int(x.size)
+        return 0.0, (float(x[0]) if x.size else None)
     floor = None
     if act.grad_has_root and kind != "forward":
         # the spacing at max(|r|, 2**-6 |g|): g scales the cancelling terms
         floor = ROOT_FLOOR * np.abs(g[differ].astype(np.float64))
     err = ulp_error(np.asarray(y)[differ], r[differ], dtype, floor=floor)
     i = int(np.argmax(err))
-    return float(err[i]), float(x[differ[i]]), int(x.size)
+    return float(err[i]), float(x[differ[i]])
+
+
+def textbook(act, kind, x, g, params):
+    """The one-line NumPy formula of the registry (``Activation.textbook``),
+    evaluated in x's dtype as a user would."""
+    from scipy.special import erf
+
+    expr = act.textbook[0 if kind == "forward" else 1]
+    y = eval(expr, {"np": np, "erf": erf, "x": x, **params})  # noqa: S307 (registry text)
+    y = np.asarray(y).astype(x.dtype)
+    return y if kind in ("forward", "grad") else (g * y).astype(x.dtype)
+
+
+def _comparisons(names):
+    """name -> callable(act, kind, x, g, params) for ``--compare``."""
+    out = {}
+    for name in names:
+        if name == "numpy":
+            out["numpy"] = textbook
+        elif name == "torch":
+            from . import _peers, _threads
+
+            peer = _peers.make(["torch"], _threads.get_num_threads())["torch"]
+
+            def torch_values(act, kind, x, g, params, peer=peer):
+                if x.dtype == np.float16:
+                    return None
+                k = "forward" if kind == "forward" else "backward"
+                return peer.values(act, k, x, g, params)
+            out["torch"] = torch_values
+        else:
+            raise SystemExit(f"fastact verify: unknown comparison {name!r} "
+                             "(numpy, torch)")
+    return out
 
 
 def bound(dtype, kind):
@@ -217,8 +268,10 @@ def bound(dtype, kind):
 # ---- the table -----------------------------------------------------------------
 
 def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
-        all_params=True, progress=True, f32_points=1 << 20):
+        all_params=True, progress=True, f32_points=1 << 20, compare=()):
     from ._bench import Progress
+
+    comparisons = _comparisons(compare)
 
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
     cells = [(a, k, d, p) for a in acts for d in dtypes for p in _params_list(a, all_params)
@@ -238,23 +291,43 @@ def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
             else:
                 samples.clear()
                 samples[key] = float64_sample(act)
-        err, worst, n = measure(act, kind, dname, samples[key], params)
+        others = dict(comparisons)
+        err, worst, n = measure(act, kind, dname, samples[key], params, others=others)
         b = bound(dname, kind)
         rows.append(dict(name=act.name, kind=kind, dtype=dname, params=params,
-                         points=n, max_ulp=err, worst=worst, bound=b, ok=err <= b))
+                         points=n, max_ulp=err, worst=worst, bound=b, ok=err <= b,
+                         compare=others))
     bar.close()
     return rows
+
+
+def _fmt_ulp(e):
+    if e is None:
+        return "-"
+    if not np.isfinite(e):
+        return "inf"
+    return f"{e:.3g}" if e < 1e6 else f"{e:.1e}"
 
 
 def format_rows(rows):
     head = ["function", "params", "kind", "dtype", "points", "max ULP", "worst x",
             "bound", "result"]
+    compared = list(rows[0].get("compare") or {}) if rows else []
+    head += [f"{c} max ULP" for c in compared]
+    head += [f"{c} worst x" for c in compared]
     lines = []
     for r in rows:
         p = ",".join(f"{k}={v}" for k, v in r["params"].items())
-        lines.append([r["name"], p, r["kind"], r["dtype"], f"{r['points']:,}",
-                      f"{r['max_ulp']:.3g}", f"{r['worst']:.6g}" if r["worst"] is not None
-                      else "-", f"{r['bound']:g}", "pass" if r["ok"] else "FAIL"])
+        cells = [r["name"], p, r["kind"], r["dtype"], f"{r['points']:,}",
+                 _fmt_ulp(r["max_ulp"]), f"{r['worst']:.6g}" if r["max_ulp"] > 0
+                 else "-", f"{r['bound']:g}", "pass" if r["ok"] else "FAIL"]
+        for c in compared:
+            v = r["compare"].get(c)
+            cells.append(_fmt_ulp(None if v is None else v[0]))
+        for c in compared:
+            v = r["compare"].get(c)
+            cells.append("-" if v is None or not v[0] else f"{v[1]:.6g}")
+        lines.append(cells)
     from ._bench import text_table
 
     return text_table(head, lines)
@@ -327,9 +400,17 @@ def main(argv=None) -> int:
                    help="sweep all 2**32 float32 inputs (every core; long)")
     p.add_argument("--defaults-only", action="store_true",
                    help="only the default parameters")
+    p.add_argument("--compare", default="",
+                   help="also measure, on the same points: numpy (the textbook "
+                        "one-line formula), torch (PyTorch CPU, from the bench extra)")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     only = [s for s in a.only.split(",") if s] or None
+    if only:
+        unknown = sorted(set(only) - set(_registry.ACTIVATIONS))
+        if unknown:
+            p.error(f"unknown activation(s) {unknown}; known: "
+                    f"{', '.join(_registry.ACTIVATIONS)}")
     if a.exhaustive:
         def on_row(row, elapsed):
             # a line per finished cell, so a long sweep's partial result is kept
@@ -346,7 +427,8 @@ def main(argv=None) -> int:
     else:
         rows = run(only=only, dtypes=tuple(a.dtypes.split(",")),
                    kinds=tuple(a.kinds.split(",")), all_params=not a.defaults_only,
-                   progress=not a.no_progress)
+                   progress=not a.no_progress,
+                   compare=tuple(c for c in a.compare.split(",") if c))
         print(format_rows(rows))
     bad = [r for r in rows if not r["ok"]]
     print(f"{len(rows) - len(bad)} of {len(rows)} cells within their bound")

@@ -1,0 +1,61 @@
+"""``python -m fastact verify``: the table, its comparisons and its errors."""
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import ACTIVATIONS, _verify
+
+ACTS = list(ACTIVATIONS.values())
+
+
+def test_verify_prints_the_table_and_passes(capsys):
+    rc = _verify.main(["--only", "relu,gelu,softplus", "--dtypes", "float16",
+                       "--kinds", "forward,grad,backward", "--no-progress",
+                       "--compare", "numpy"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "numpy max ULP" in out and "FAIL" not in out
+    # softplus at its default and two other betas, 3 kinds; relu, gelu: 3 kinds
+    assert "15 of 15 cells within their bound" in out
+
+
+def test_verify_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit) as exc:
+        _verify.main(["--only", "gelu,nosuch"])
+    assert exc.value.code == 2
+    assert "nosuch" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="unknown comparison"):
+        _verify.run(only=["relu"], dtypes=("float16",), compare=("matlab",))
+
+
+@pytest.mark.parametrize("act", ACTS, ids=[a.name for a in ACTS])
+def test_textbook_formula_is_the_same_function(act):
+    """The registry's one-line NumPy formulas (what verify --compare numpy
+    measures) are the activation where they do not fail: in the body, in
+    float64, they agree with fastact to a few ULP."""
+    x = np.linspace(-4, 4, 4001)
+    x = x[np.min(np.abs(x[:, None] - np.asarray(act.kinks or (99.0,))), axis=1) > 1e-3]
+    g = np.full_like(x, 0.5)
+    for params in _verify._params_list(act):
+        for kind in ("forward", "grad", "backward"):
+            got = _verify.textbook(act, kind, x, g, params)
+            want = _verify._fastact_call(act, kind, x, g, params)
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15,
+                                       err_msg=f"{act.name} {kind} {params}")
+
+
+def test_textbook_formulas_lose_the_tails_that_fastact_keeps():
+    """The failures the comparison exists to show (functions.md)."""
+    x = np.array([40.0], dtype=np.float32)
+    sig = ACTIVATIONS["sigmoid"]
+    assert _verify.textbook(sig, "grad", x, None, {})[0] == 0      # 1 - 1 = 0
+    assert fastact.sigmoid_grad(x)[0] > 0                          # sigma(x) sigma(-x)
+    others = {"numpy": _verify.textbook}
+    err, worst, n = _verify.measure(sig, "grad", np.float32, x, {}, others=others)
+    assert err == 0 and n == 1
+    assert others["numpy"][0] > 1e6   # every digit lost
+    gelu = ACTIVATIONS["gelu"]
+    x = np.array([-10.0])
+    assert _verify.textbook(gelu, "forward", x, None, {})[0] == 0  # 1 + erf(-7.07) = 0
+    assert fastact.gelu(x)[0] == pytest.approx(-7.619853024160527e-23, rel=1e-15)
