@@ -31,11 +31,11 @@ QUICK_SIZES = (1_000, 100_000, 1_000_000)
 class Progress:
     """A one-line progress bar on stderr (no dependency)."""
 
-    def __init__(self, total: int, stream=None, width: int = 30):
+    def __init__(self, total: int, stream=None, width: int = 30, enabled: bool = True):
         self.total, self.done, self.width = max(total, 1), 0, width
         self.stream = stream or sys.stderr
         self.t0 = time.perf_counter()
-        self.enabled = True
+        self.enabled = enabled
 
     def step(self, label: str = "") -> None:
         self.done += 1
@@ -103,8 +103,7 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
     threads = _threads.get_num_threads()
     peers = _peers.make(compare, threads)
     jobs = [(a, k, d, n) for a in acts for k in kinds for d in dtypes for n in sizes]
-    bar = Progress(len(jobs))
-    bar.enabled = progress
+    bar = Progress(len(jobs), enabled=progress)
     rows = []
     cache = {}
     for act, kind, dname, n in jobs:

@@ -276,8 +276,7 @@ def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
     cells = [(a, k, d, p) for a in acts for d in dtypes for p in _params_list(a, all_params)
              for k in kinds]
-    bar = Progress(len(cells))
-    bar.enabled = progress
+    bar = Progress(len(cells), enabled=progress)
     rows = []
     samples = {}
     for act, kind, dname, params in cells:
@@ -362,8 +361,7 @@ def exhaustive_float32(only=None, kinds=("forward", "grad"), chunk=1 << 24,
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
     starts = range(0, 1 << 32, chunk)
     jobs = [(a, k, p) for a in acts for p in _params_list(a, True) for k in kinds]
-    bar = Progress(len(jobs) * len(starts))
-    bar.enabled = progress
+    bar = Progress(len(jobs) * len(starts), enabled=progress)
     rows = []
     ctx = mp.get_context("spawn")
     t0 = time.perf_counter()

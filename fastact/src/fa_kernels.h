@@ -224,9 +224,7 @@ FA_K double fa_silu(double x) {
 FA_K double fa_silu_grad(double x) {
     /* sigma(x) (1 + x sigma(-x)) */
     double a = fabs(x), e = fa_exp(-a), r = 1.0 / (1.0 + e);
-    double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     double xp = fa_clamp(x, 0.0, 1e300);    /* x * e is 0, not inf * 0, at inf */
-    (void)xc;
     double neg = fa_exp_mul(-a, fa_glu_bracket(e, fa_clamp(a, 0.0, 800.0), 0.0));
     return fa_silu_grad_near_root(x, x >= 0.0 ? r * (1.0 + xp * e * r) : neg);
 }
