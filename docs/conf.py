@@ -1,0 +1,29 @@
+"""Sphinx configuration of fastact's documentation.
+
+Build: ``pip install ".[docs]" && sphinx-build -W -b html docs docs/_build/html``.
+Pages for the activations, the API reference and every figure and measured
+number are generated at build time from the installed fastact
+(``_ext/fastact_pages.py``).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_ext"))
+
+import fastact  # noqa: E402
+
+project = "fastact"
+author = "the fastact developers"
+copyright = "2026, the fastact developers"
+release = version = fastact.__version__
+
+extensions = ["sphinx.ext.mathjax", "sphinx.ext.intersphinx", "fastact_pages"]
+intersphinx_mapping = {}   # offline builds: no inventories fetched
+exclude_patterns = ["_build", "prose", "_generated", "_data", "examples/*.py"]
+templates_path = []
+html_theme = "alabaster"
+html_theme_options = {"description": "fast and exact activation functions for NumPy",
+                      "page_width": "1100px", "sidebar_width": "230px"}
+html_static_path = []
+nitpicky = False
