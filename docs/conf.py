@@ -27,3 +27,9 @@ html_theme_options = {"description": "fast and exact activation functions for Nu
                       "page_width": "1100px", "sidebar_width": "230px"}
 html_static_path = []
 nitpicky = False
+
+# Readers get MathJax from its CDN. For a build that is looked at offline (a
+# headless-browser check), FASTACT_DOCS_MATHJAX names a local MathJax 2, e.g.
+# Debian's libjs-mathjax: file:///usr/share/javascript/mathjax/MathJax.js
+if os.environ.get("FASTACT_DOCS_MATHJAX"):
+    mathjax_path = os.environ["FASTACT_DOCS_MATHJAX"] + "?config=TeX-AMS-MML_HTMLorMML"
