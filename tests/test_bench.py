@@ -60,18 +60,19 @@ def test_unknown_names_are_errors():
         _bench.run(only=["nosuch"], sizes=(10,), progress=False)
 
 
-def _peer_or_skip(name):
-    # the peers are optional (the 'bench' extra); the test suite does not need them
-    pytest.importorskip({"torch": "torch", "jax": "jax"}[name])
+def _peer(name):
+    # the peers come from the 'bench' extra: these tests are marked 'peers' and
+    # run on purpose (python -m pytest -m peers), where it is installed
     return _peers.make([name], fastact.get_num_threads())[name]
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("peer_name", ["torch", "jax"])
 @pytest.mark.parametrize("kind", ["forward", "grad", "backward"])
 @pytest.mark.parametrize("act", ACTS, ids=[a.name for a in ACTS])
 def test_peer_computes_the_same_function(peer_name, kind, act):
     """The peer's timed call is the same activation (its own accuracy aside)."""
-    peer = _peer_or_skip(peer_name)
+    peer = _peer(peer_name)
     rng = np.random.default_rng(3)
     x = rng.uniform(-5, 5, 999)
     x = x[np.all(np.abs(x[:, None] - np.asarray(act.kinks or [99.0])) > 1e-3, axis=1)]
