@@ -88,9 +88,11 @@ class Activations:
     params = [NAMES, KINDS, DTYPES, SIZES, THREADS]
     param_names = ["function", "kind", "dtype", "n", "threads"]
     timeout = 120
-    # 1,080 combinations: a short warm-up and a few samples each keep a full
-    # run near half an hour (the ratios below are the low-noise signal)
+    # 1,080 combinations: no warm-up, one round of a few samples each, so that
+    # `asv continuous` (two commits) stays affordable; the ratios below are
+    # the low-noise signal
     warmup_time = 0.0
+    rounds = 1
     repeat = (1, 5, 2.0)
 
     def setup(self, name, kind, dtype, n, threads):
