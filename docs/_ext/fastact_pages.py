@@ -22,7 +22,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -47,18 +46,10 @@ def _params(act):
 
 
 def _best(fn, repeats=5, min_time=0.02):
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, int(min_time / one))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+    """Best seconds per call: batches of about min_time, repeated (the
+    benchmark's own timer)."""
+    from fastact._bench import best_time
+    return best_time(fn, min_time=min_time * repeats, repeats=repeats)[0]
 
 
 def costs():
