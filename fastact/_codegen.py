@@ -50,6 +50,9 @@ class UfuncSpec:
     expr: str
     threshold: int
     summary: str
+    #: the expression for float32 with float32 kernels (fa_kernels32.h), whose
+    #: value inputs are float; "" means float32 widens to double and uses expr
+    expr32: str = ""
 
     @property
     def nin(self) -> int:
@@ -72,14 +75,20 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         params = act.param_names
         thr = THRESHOLD_TRANSCENDENTAL if act.transcendental else THRESHOLD_CHEAP
         args = ", ".join(("x",) + params)
-        out.append(UfuncSpec(act.name, ("x",) + params, params,
-                             f"fa_{act.name}({args})", thr, act.summary))
-        out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params,
-                             f"fa_{act.name}_grad({args})", thr,
-                             f"Derivative of {act.name}."))
+        f32 = getattr(act, "float32", False)
+
+        def k32(expr):
+            return expr.replace("fa_", "fa32_") if f32 else ""
+        fwd = f"fa_{act.name}({args})"
+        grad = f"fa_{act.name}_grad({args})"
+        out.append(UfuncSpec(act.name, ("x",) + params, params, fwd, thr,
+                             act.summary, k32(fwd)))
+        out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params, grad, thr,
+                             f"Derivative of {act.name}.", k32(grad)))
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
-                             params, f"grad_output * fa_{act.name}_grad({args})",
-                             thr, f"Backward pass of {act.name}."))
+                             params, f"grad_output * {grad}", thr,
+                             f"Backward pass of {act.name}.",
+                             k32(f"grad_output * {grad}")))
         for name, inputs, expr, summary in act.extras:
             used = tuple(i for i in inputs if i in params)
             out.append(UfuncSpec(name, tuple(inputs), used, expr, thr, summary))
@@ -105,6 +114,13 @@ def _kernel_decls(reg) -> list[str]:
         sig = ", ".join(["double"] * (1 + len(act.params)))
         lines.append(f"    double fa_{act.name}({sig}) noexcept nogil")
         lines.append(f"    double fa_{act.name}_grad({sig}) noexcept nogil")
+    lines.append("")
+    lines.append('cdef extern from "fa_kernels32.h":')
+    for act in reg.ACTIVATIONS.values():
+        if getattr(act, "float32", False):
+            sig = ", ".join(["float"] + ["double"] * len(act.params))
+            lines.append(f"    float fa32_{act.name}({sig}) noexcept nogil")
+            lines.append(f"    float fa32_{act.name}_grad({sig}) noexcept nogil")
     return lines
 
 
@@ -112,14 +128,22 @@ def _run_function(u: UfuncSpec, t: str) -> str:
     _, ctype, load, store = DTYPES[t]
     ins = u.inputs
     vals = [i for i in ins if i not in u.params]
+    vtype = "double"
+    if t == "f" and u.expr32:
+        # float32 kernels: float values in and out, parameters stay double
+        u = UfuncSpec(u.name, u.inputs, u.params, u.expr32, u.threshold, u.summary)
+        load = store = "({})"
+        vtype = "float"
     args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
     lines = [
         f"cdef void _run_{u.name}_{t}({args}, char *p_out, npy_intp s_out, "
         f"npy_intp n) noexcept nogil:",
         "    cdef npy_intp i",
-        f"    cdef double {', '.join(ins)}",
+        f"    cdef {vtype} {', '.join(vals)}",
         f"    cdef {ctype} *out = <{ctype} *>p_out",
     ]
+    if u.params:
+        lines.append(f"    cdef double {', '.join(u.params)}")
     for v in vals:
         lines.append(f"    cdef const {ctype} *a_{v} = <const {ctype} *>p_{v}")
     for p in u.params:

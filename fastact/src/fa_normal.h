@@ -88,6 +88,31 @@ FA_INLINE double fa_mills(double a) {
     return a > 1e300 ? 0.0 : r;
 }
 
+/* R(a) for the float32 kernels, which evaluate in double and round once:
+ * the first 15 terms of the same series as monomials, without the
+ * corrections for the rounding of t and 1 - t (their effect, ~1e-15, is far
+ * below float32's ULP); relative error below 2e-9 for 0 <= a <= 1e30 */
+FA_INLINE double fa_mills_lite(double a) {
+    double y = 1.0 / (a + 6.0);
+    double t = (a - 4.0) * y;
+    double p = -1.0660951202187914e-05;
+    p = FA_FMA(p, t, -0.00015083651493091803);
+    p = FA_FMA(p, t, 0.00035547207289441627);
+    p = FA_FMA(p, t, 0.0010234413091108662);
+    p = FA_FMA(p, t, -0.00474147015680772);
+    p = FA_FMA(p, t, 0.003573666314063469);
+    p = FA_FMA(p, t, 0.02529748455335442);
+    p = FA_FMA(p, t, -0.1217270326316567);
+    p = FA_FMA(p, t, 0.3276008074383757);
+    p = FA_FMA(p, t, -0.6543697503008743);
+    p = FA_FMA(p, t, 1.053603563485239);
+    p = FA_FMA(p, t, -1.418665100530864);
+    p = FA_FMA(p, t, 1.6276857390408017);
+    p = FA_FMA(p, t, -1.6059991536733684);
+    p = FA_FMA(p, t, 1.3665238292112976);
+    return FA_FMA(10.0 * y, p, 1.0) * y;
+}
+
 /* m * phi(x), x^2/2 formed exactly (two_prod) and the exponential applied
  * through fa_exp_mul, so a subnormal phi is never rounded before the product
  * by m; |x| is clamped to 40 (phi(40) = 0 in double) */

@@ -22,6 +22,7 @@ mp.mp.dps = 50
 K1, K2 = 4, 6
 K = K1 + K2     # 1 - t = K / (a + K2)
 N = 30          # truncation error below 1e-19 relative
+NL = 15         # the float32 kernels' series: truncation below 2e-9 relative
 
 
 def mills(a):
@@ -60,8 +61,31 @@ def coefficients():
     return [float(v) for v in c], [float(v) for v in d]
 
 
+def lite_coefficients():
+    """The first NL Chebyshev terms of h as monomials in t (Horner form in
+    double: |coefficients| < 2 on |t| <= 1, so no cancellation to speak of)."""
+    c, _ = coefficients()
+    with mp.workdps(50):
+        mono = [mp.mpf(0)] * NL
+        tkm1, tk = [mp.mpf(1)], [mp.mpf(0), mp.mpf(1)]     # T_0, T_1
+        for k in range(NL):
+            tpoly = [mp.mpf(1)] if k == 0 else tk if k == 1 else None
+            if k >= 2:
+                nxt = [mp.mpf(0)] + [2 * v for v in tk]
+                for j, v in enumerate(tkm1):
+                    nxt[j] -= v
+                tkm1, tk = tk, nxt
+                tpoly = tk
+            for j, v in enumerate(tpoly):
+                mono[j] += mp.mpf(c[k]) * v
+    return [float(v) for v in mono]
+
+
 def header():
     c, d = coefficients()
+    lite = lite_coefficients()
+    lsteps = "\n".join(f"    p = FA_FMA(p, t, {lite[k]!r});"
+                       for k in range(len(lite) - 2, -1, -1))
     steps = "\n".join(
         f"    b0 = FA_FMA(t2, b1, {c[k]!r} - b2); b2 = b1; b1 = b0;"
         for k in range(len(c) - 1, 0, -1))
@@ -120,6 +144,18 @@ FA_INLINE double fa_mills(double a) {{
     double gv = FA_FMA(v, hv, 1.0) + vlo * hv;
     double r = gv / w * (1.0 - wlo / w);
     return a > 1e300 ? 0.0 : r;
+}}
+
+/* R(a) for the float32 kernels, which evaluate in double and round once:
+ * the first {NL} terms of the same series as monomials, without the
+ * corrections for the rounding of t and 1 - t (their effect, ~1e-15, is far
+ * below float32's ULP); relative error below 2e-9 for 0 <= a <= 1e30 */
+FA_INLINE double fa_mills_lite(double a) {{
+    double y = 1.0 / (a + {K2}.0);
+    double t = (a - {K1}.0) * y;
+    double p = {lite[-1]!r};
+{lsteps}
+    return FA_FMA({K}.0 * y, p, 1.0) * y;
 }}
 
 /* m * phi(x), x^2/2 formed exactly (two_prod) and the exponential applied

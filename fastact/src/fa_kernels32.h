@@ -1,0 +1,264 @@
+/*
+ * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]) and fa32_NAME_grad.
+ *
+ * The float32 ufunc loops call these where the registry lists the kind in
+ * Activation.float32 (the others widen to double and call fa_kernels.h).
+ * Two kinds of kernel, both rounded about once at the end, so that the
+ * bound of 2 ULP holds with room (the exhaustive sweep over all 2^32 inputs
+ * checks each one: python -m fastact verify --exhaustive --only NAME):
+ *
+ *  - single precision throughout (tanh): eight lanes per AVX2 register;
+ *    the exponential stays the exact pair 2^k (1 + p) and the quotient is
+ *    corrected by its exact residual (fa_math32.h).  Measured: this pays
+ *    only where the kernel is short -- sigmoid and silu written this way
+ *    (error-free products, a two-step scaling into the subnormals) ran at
+ *    3.4 and 4.3 ns per element on one AVX2 core, the lite forms at 1.8
+ *    and 2.7;
+ *  - double precision with float32-sized polynomials ("lite": the rest):
+ *    the float64 path carries double-double arguments, correction terms and
+ *    series long enough for float64; a float32 result needs none of that, and
+ *    with an 11-bit exponent nothing a float32 input produces (x^2, e^-120)
+ *    overflows or turns subnormal before the final rounding.  Derivatives
+ *    with an interior root need no special form: the cancellation leaves an
+ *    absolute error near 1e-16, far below the 2^-6-relative floor.
+ *
+ * The rules of fa_kernels.h hold here too: branch-free, NaN propagates,
+ * every intermediate finite for every input (arguments clamped).
+ */
+#ifndef FA_KERNELS32_H
+#define FA_KERNELS32_H
+#include "fa_math32.h"
+#include "fa_kernels.h"
+
+/* ---- double precision, float32-sized ------------------------------------ */
+
+/* e^r - 1 for |r| <= ln2/2 (+ rounding): Taylor to r^8, remainder below
+ * 2.2e-10 relative to e^r (0.004 float32 ULP) */
+FA_INLINE double fa_expm1_poly_lite(double r) {
+    double q = 1.0 / 40320.0;
+    q = FA_FMA(q, r, 1.0 / 5040.0);
+    q = FA_FMA(q, r, 1.0 / 720.0);
+    q = FA_FMA(q, r, 1.0 / 120.0);
+    q = FA_FMA(q, r, 1.0 / 24.0);
+    q = FA_FMA(q, r, 1.0 / 6.0);
+    q = FA_FMA(q, r, 0.5);
+    return FA_FMA(r * r, q, r);
+}
+
+/* e^x for x in [-700, 700] (callers clamp) */
+FA_INLINE double fa_exp_lite(double x) {
+    double kd;
+    double p = fa_expm1_poly_lite(fa_exp_reduce(x, &kd));
+    double s = fa_pow2d(kd);
+    return FA_FMA(s, p, s);
+}
+
+/* e^x - 1 for x in [-40, 0] (or up to 700 where the caller allows
+ * overflow): 2^k (e^r - 1) + (2^k - 1), both terms exact */
+FA_INLINE double fa_expm1_lite(double x) {
+    double kd;
+    double p = fa_expm1_poly_lite(fa_exp_reduce(x, &kd));
+    double s = fa_pow2d(kd);
+    return FA_FMA(s, p, s - 1.0);
+}
+
+/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as its
+ * series to s^19 (remainder below 2e-10 relative) */
+FA_INLINE double fa_log1p_lite(double e) {
+    double s = e / (2.0 + e), z = s * s;
+    double q = 2.0 / 19.0;
+    q = FA_FMA(q, z, 2.0 / 17.0);
+    q = FA_FMA(q, z, 2.0 / 15.0);
+    q = FA_FMA(q, z, 2.0 / 13.0);
+    q = FA_FMA(q, z, 2.0 / 11.0);
+    q = FA_FMA(q, z, 2.0 / 9.0);
+    q = FA_FMA(q, z, 2.0 / 7.0);
+    q = FA_FMA(q, z, 2.0 / 5.0);
+    q = FA_FMA(q, z, 2.0 / 3.0);
+    return FA_FMA(s * z, q, 2.0 * s);
+}
+
+/* ---- exponential linear units (lite) ------------------------------------ */
+
+FA_K float fa32_elu(float xf, double alpha) {
+    double x = xf, xm = fa_clamp(x, -40.0, 0.0);
+    return (float)(x > 0.0 ? x : alpha * fa_expm1_lite(xm));
+}
+FA_K float fa32_elu_grad(float xf, double alpha) {
+    double x = xf, xm = fa_clamp(x, -700.0, 0.0);
+    return (float)(x > 0.0 ? 1.0 : fa_nan_or(x, alpha * fa_exp_lite(xm)));
+}
+
+FA_K float fa32_selu(float xf) {
+    double x = xf, xm = fa_clamp(x, -40.0, 0.0);
+    return (float)(x > 0.0 ? FA_SELU_LAMBDA * x
+                           : FA_SELU_LAMBDA_ALPHA * fa_expm1_lite(xm));
+}
+FA_K float fa32_selu_grad(float xf) {
+    double x = xf, xm = fa_clamp(x, -700.0, 0.0);
+    return (float)(x > 0.0 ? FA_SELU_LAMBDA
+                           : fa_nan_or(x, FA_SELU_LAMBDA_ALPHA * fa_exp_lite(xm)));
+}
+
+/* x / alpha for x <= 0, clamped where e^(x/alpha) has long underflowed
+ * (or, for alpha < 0, overflows float32 anyway) */
+FA_K double fa32_celu_arg(double x, double alpha, double lim) {
+    return fa_clamp(fa_minz(x) / alpha, -lim, 700.0);
+}
+FA_K float fa32_celu(float xf, double alpha) {
+    double x = xf;
+    return (float)(x > 0.0 ? x : alpha * fa_expm1_lite(fa32_celu_arg(x, alpha, 40.0)));
+}
+FA_K float fa32_celu_grad(float xf, double alpha) {
+    double x = xf;
+    return (float)(x > 0.0 ? 1.0 : fa_nan_or(x, fa_exp_lite(fa32_celu_arg(x, alpha, 700.0))));
+}
+
+/* ---- tanh: single precision ----------------------------------------------- */
+
+FA_K float fa32_tanh(float x) {
+    /* (1 - E)/(1 + E), E = e^-2|x| = s (1 + p): 1 - E and 1 + E from the
+     * exact pair, one corrected division */
+    float a = fabsf(x);
+    a = a > 10.0f ? 10.0f : a;               /* tanh is 1 from 9.01 */
+    float k, p = fa32_exp_parts(-2.0f * a, &k);
+    float s = fa32_pow2(k), sp = s * p;
+    float El, E = fa32_fast_two_sum(s, sp, &El);
+    float nl, n = fa32_fast_two_sum(1.0f, -E, &nl);
+    float dl, d = fa32_fast_two_sum(1.0f, E, &dl);
+    float t = fa32_div2(n, nl - El, d, dl + El);
+    return fa_u2f((fa_f2u(t) & 0x7fffffffu) | (fa_f2u(x) & 0x80000000u));
+}
+
+/* ---- the rest: lite -------------------------------------------------------- */
+
+/* e = e^-a and r = 1/(1 + e) for a = min(|x|, 120), in double */
+#define FA32_LOGISTIC_LITE(x)                                   \
+    double a = fa_clamp(fabs(x), 0.0, 120.0);                   \
+    double e = fa_exp_lite(-a), r = 1.0 / (1.0 + e)
+
+FA_K float fa32_sigmoid(float xf) {
+    double x = xf;
+    FA32_LOGISTIC_LITE(x);
+    return (float)(x < 0.0 ? e * r : r);
+}
+FA_K float fa32_sigmoid_grad(float xf) {
+    double x = xf;
+    FA32_LOGISTIC_LITE(x);
+    return (float)(e * r * r);
+}
+
+FA_K float fa32_tanh_grad(float xf) {
+    /* 4 E/(1 + E)^2, E = e^-2|x| */
+    double a = fa_clamp(2.0 * fabs((double)xf), 0.0, 120.0);
+    double e = fa_exp_lite(-a), r = 1.0 / (1.0 + e);
+    return (float)(4.0 * e * r * r);
+}
+
+FA_K float fa32_silu(float xf) {
+    double x = xf;
+    FA32_LOGISTIC_LITE(x);
+    double xc = fa_clamp(x, -120.0, 0.0);    /* the x < 0 arm's x */
+    return (float)(x < 0.0 ? xc * e * r : x * r);
+}
+FA_K float fa32_silu_grad(float xf) {
+    double x = xf;
+    FA32_LOGISTIC_LITE(x);
+    double xp = fa_clamp(x, 0.0, 120.0);     /* x e is 0, not inf * 0, at inf */
+    return (float)(x >= 0.0 ? r * (1.0 + xp * e * r) : e * r * (1.0 - a * r));
+}
+
+FA_K float fa32_log_sigmoid(float xf) {
+    double x = xf;
+    double a = fa_clamp(fabs(x), 0.0, 700.0);
+    double y = fa_minz(x) - fa_log1p_lite(fa_exp_lite(-a));
+    return (float)(x > 1e30 ? 0.0 : y);      /* -0 below inf: -e^-x rounded */
+}
+FA_K float fa32_log_sigmoid_grad(float xf) {
+    double x = xf;
+    FA32_LOGISTIC_LITE(x);
+    return (float)(x > 0.0 ? e * r : r);
+}
+
+FA_K float fa32_softplus(float xf, double beta) {
+    double x = xf;
+    double t = fa_clamp(fabs(beta * x), 0.0, 700.0);
+    double lin = ((x > 0.0) == (beta > 0.0)) ? x : 0.0;
+    return (float)(lin + fa_log1p_lite(fa_exp_lite(-t)) / beta);
+}
+FA_K float fa32_softplus_grad(float xf, double beta) {
+    double x = xf;
+    double t = fa_clamp(fabs(beta * x), 0.0, 700.0);
+    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    return (float)(((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r);
+}
+
+FA_K float fa32_mish(float xf) {
+    double x = xf;
+    double a = fa_clamp(fabs(x), 0.0, 120.0), e = fa_exp_lite(-a);
+    double xc = fa_clamp(x, -120.0, 0.0);
+    double pos = x * ((1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e));
+    double neg = xc * e * (e + 2.0) / (e * (e + 2.0) + 2.0);
+    return (float)(x >= 0.0 ? pos : neg);
+}
+FA_K float fa32_mish_grad(float xf) {
+    double x = xf;
+    double a = fa_clamp(fabs(x), 0.0, 120.0), e = fa_exp_lite(-a);
+    double xc = fa_clamp(x, -120.0, 0.0), xp = fa_clamp(x, 0.0, 120.0);
+    double q = 1.0 + 2.0 * e + 2.0 * e * e;
+    double pos = (1.0 + 2.0 * e) / q + xp * (4.0 * (1.0 + e) * e * e / (q * q));
+    double d = e * (e + 2.0) + 2.0;
+    double br = 4.0 * (1.0 + xc) + e * ((6.0 + 4.0 * xc) + e * (4.0 + e));
+    return (float)(x >= 0.0 ? pos : e * br / (d * d));
+}
+
+/* The gated units x sigma(T(x)) with T odd: for t = T(|x|), e = e^-t,
+ * r = 1/(1 + e), and D = |x| T'(|x|):
+ *   f  = x r (x >= 0),  x e r (x < 0);
+ *   f' = r (1 + D e r) (x >= 0),  e r^2 (1 + e - D) (x < 0). */
+FA_K float fa32_glu(double x, double t) {
+    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    double xc = fa_clamp(x, -1e4, 0.0);
+    return (float)(x >= 0.0 ? x * r : xc * e * r);
+}
+FA_K float fa32_glu_grad(double x, double t, double D) {
+    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    return (float)(x >= 0.0 ? r * (1.0 + D * e * r) : e * r * r * (1.0 + e - D));
+}
+
+FA_K float fa32_gelu_sigmoid(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 200.0);
+    return fa32_glu(x, FA_QG_HI * a);
+}
+FA_K float fa32_gelu_sigmoid_grad(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 200.0);
+    return fa32_glu_grad(x, FA_QG_HI * a, FA_QG_HI * a);
+}
+
+FA_K float fa32_gelu_tanh(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 20.0);
+    return fa32_glu(x, FA_GT_C_HI * a * (1.0 + FA_GT_K_HI * a * a));
+}
+FA_K float fa32_gelu_tanh_grad(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 20.0);
+    double t = FA_GT_C_HI * a * (1.0 + FA_GT_K_HI * a * a);
+    double D = FA_GT_C_HI * a * (1.0 + FA_GT_3K_HI * a * a);
+    return fa32_glu_grad(x, t, D);
+}
+
+/* exact GELU through the Mills ratio (fa_normal.h): phi(x) R(|x|) = Phi(-|x|) */
+FA_K float fa32_gelu(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 15.0);  /* Phi(-15) |x| -> 0 */
+    double ph = FA_INV_SQRT_2PI * fa_exp_lite(-0.5 * (a * a));   /* a^2 exact */
+    double R = fa_mills_lite(a);
+    double xc = fa_clamp(x, -15.0, 0.0);
+    return (float)(x >= 0.0 ? x * (1.0 - ph * R) : ph * (xc * R));
+}
+FA_K float fa32_gelu_grad(float xf) {
+    double x = xf, a = fa_clamp(fabs(x), 0.0, 15.0);
+    double ph = FA_INV_SQRT_2PI * fa_exp_lite(-0.5 * (a * a));
+    double R = fa_mills_lite(a);
+    return (float)(x >= 0.0 ? 1.0 + ph * (a - R) : fa_nan_or(x, ph * (R - a)));
+}
+
+#endif
