@@ -9,7 +9,8 @@ The generated module holds, for every ufunc derived from
 
 * ``_run_<ufunc>_<t>``: a typed ``nogil`` loop over one contiguous or strided
   run, calling the scalar kernel from ``src/fa_kernels.h`` (inlined, so the
-  contiguous branch vectorizes);
+  contiguous branch vectorizes), or for float32, where the registry entry
+  lists the kind in ``float32``, the float32 kernel from ``src/fa_kernels32.h``;
 * ``_loop_<ufunc>_<t>``: the NumPy inner loop, which runs serially below the
   function's threshold and otherwise splits the run across OpenMP threads
   with ``prange``.
@@ -75,20 +76,20 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         params = act.param_names
         thr = THRESHOLD_TRANSCENDENTAL if act.transcendental else THRESHOLD_CHEAP
         args = ", ".join(("x",) + params)
-        f32 = getattr(act, "float32", False)
+        f32 = getattr(act, "float32", ())
 
-        def k32(expr):
-            return expr.replace("fa_", "fa32_") if f32 else ""
+        def k32(kind, expr):
+            return expr.replace("fa_", "fa32_") if kind in f32 else ""
         fwd = f"fa_{act.name}({args})"
         grad = f"fa_{act.name}_grad({args})"
+        bwd = f"grad_output * {grad}"
         out.append(UfuncSpec(act.name, ("x",) + params, params, fwd, thr,
-                             act.summary, k32(fwd)))
+                             act.summary, k32("forward", fwd)))
         out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params, grad, thr,
-                             f"Derivative of {act.name}.", k32(grad)))
+                             f"Derivative of {act.name}.", k32("grad", grad)))
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
-                             params, f"grad_output * {grad}", thr,
-                             f"Backward pass of {act.name}.",
-                             k32(f"grad_output * {grad}")))
+                             params, bwd, thr, f"Backward pass of {act.name}.",
+                             k32("backward", bwd)))
         for name, inputs, expr, summary in act.extras:
             used = tuple(i for i in inputs if i in params)
             out.append(UfuncSpec(name, tuple(inputs), used, expr, thr, summary))
@@ -117,7 +118,7 @@ def _kernel_decls(reg) -> list[str]:
     lines.append("")
     lines.append('cdef extern from "fa_kernels32.h":')
     for act in reg.ACTIVATIONS.values():
-        if getattr(act, "float32", False):
+        if getattr(act, "float32", ()):
             sig = ", ".join(["float"] + ["double"] * len(act.params))
             lines.append(f"    float fa32_{act.name}({sig}) noexcept nogil")
             lines.append(f"    float fa32_{act.name}_grad({sig}) noexcept nogil")

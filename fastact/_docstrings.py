@@ -10,9 +10,10 @@ from ._registry import ACTIVATIONS
 
 _X_DOC = """\
 x : array_like
-    Input values. float16, float32 and float64 run native loops (float16 and
-    float32 are computed in double precision and rounded once); integer and
-    bool inputs are cast to a floating type by NumPy's rules."""
+    Input values. float16, float32 and float64 run native loops (float16 is
+    computed in double precision and rounded once; float32 too, or with
+    kernels of its own for the transcendental functions, within 2 ULP);
+    integer and bool inputs are cast to a floating type by NumPy's rules."""
 
 _G_DOC = """\
 grad_output : array_like

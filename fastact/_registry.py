@@ -68,11 +68,13 @@ class Activation:
     #: extra elementwise ufuncs beyond forward/grad/backward:
     #: (public name, input names, C expression in those names, summary)
     extras: tuple[tuple[str, tuple[str, ...], str, str], ...] = field(default=())
-    #: float32 has kernels of its own, ``fa32_<name>`` / ``fa32_<name>_grad`` in
-    #: ``fastact/src/fa_kernels32.h`` (single precision, or double with
-    #: float32-sized series); otherwise float32 widens to double and calls the
-    #: float64 kernel.  Optional: a speed-up, proven by the exhaustive sweep.
-    float32: bool = False
+    #: the kinds whose float32 loops call kernels of their own,
+    #: ``fa32_<name>`` / ``fa32_<name>_grad`` in ``fastact/src/fa_kernels32.h``
+    #: (single precision, or double with float32-sized series; backward is then
+    #: the float32 product of grad_output and the float32 derivative); the
+    #: other kinds widen float32 to double and call the float64 kernel.
+    #: Optional: a speed-up, proven by the exhaustive sweep.
+    float32: tuple[str, ...] = ()
 
     # ---- derived names -------------------------------------------------
     @property
@@ -119,12 +121,19 @@ def _public(name):
 _ALPHA = Param("alpha", 1.0, "the value the negative side saturates to, -alpha",
                samples=(0.5, 2.0))
 
+#: float32 kernels for every kind (see Activation.float32)
+_F32_ALL = ("forward", "grad", "backward")
+#: piecewise functions whose float32 kernels return the float64 kernel's value
+#: exactly; backward stays in double where g * f' would round twice
+_F32_EXACT = ("forward", "grad")
+
 _TABLE = (
     Activation(
         "relu", "Rectified linear unit.",
         r"\max(0, x)",
         r"\begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
-        kinks=(0.0,), transcendental=False, torch="torch.nn.functional.relu(x)",
+        kinks=(0.0,), float32=_F32_ALL, transcendental=False,
+        torch="torch.nn.functional.relu(x)",
         span=(-3.0, 3.0),
         textbook=("np.maximum(x, 0)",
                   "(x > 0) * np.ones_like(x)")),
@@ -132,7 +141,7 @@ _TABLE = (
         "relu6", "ReLU capped at 6.",
         r"\min(\max(0, x), 6)",
         r"\begin{cases} 1 & 0 < x < 6 \\ 0 & \text{otherwise} \end{cases}",
-        kinks=(0.0, 6.0), transcendental=False,
+        kinks=(0.0, 6.0), float32=_F32_ALL, transcendental=False,
         torch="torch.nn.functional.relu6(x)", span=(-2.0, 8.0),
         textbook=("np.minimum(np.maximum(x, 0), 6)",
                   "((x > 0) & (x < 6)) * np.ones_like(x)")),
@@ -166,7 +175,7 @@ _TABLE = (
         r"\begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}",
         r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
         params=(_ALPHA,), kinks=(0.0,),
-        float32=True, torch="torch.nn.functional.elu(x, alpha=1.0)",
+        float32=_F32_ALL, torch="torch.nn.functional.elu(x, alpha=1.0)",
         textbook=("np.where(x > 0, x, alpha * (np.exp(x) - 1))",
                   "np.where(x > 0, 1, alpha * np.exp(x))")),
     Activation(
@@ -174,7 +183,7 @@ _TABLE = (
         r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},"
         r"\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
         r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
-        kinks=(0.0,), float32=True, torch="torch.nn.functional.selu(x)",
+        kinks=(0.0,), float32=_F32_ALL, torch="torch.nn.functional.selu(x)",
         textbook=("1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * "
                   "(np.exp(x) - 1))",
                   "1.0507009873554805 * np.where(x > 0, 1, 1.6732632423543772 * "
@@ -185,49 +194,50 @@ _TABLE = (
         r"\begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}",
         params=(Param("alpha", 1.0, "scale of the negative side; must be nonzero",
                       nonzero=True, samples=(0.5, 2.0)),),
-        kinks=(0.0,), float32=True, torch="torch.nn.functional.celu(x, alpha=1.0)",
+        kinks=(0.0,), float32=_F32_ALL, torch="torch.nn.functional.celu(x, alpha=1.0)",
         textbook=("np.maximum(0, x) + np.minimum(0, alpha * (np.exp(x / alpha) - 1))",
                   "np.where(x > 0, 1, np.exp(x / alpha))")),
     Activation(
         "sigmoid", "Logistic sigmoid.",
         r"\sigma(x) = \frac{1}{1 + e^{-x}}",
         r"\sigma(x)\,\sigma(-x)",
-        float32=True, torch="torch.sigmoid(x)", span=(-8.0, 8.0),
+        float32=_F32_ALL, torch="torch.sigmoid(x)", span=(-8.0, 8.0),
         textbook=("1 / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))")),
     Activation(
         "log_sigmoid", "Logarithm of the logistic sigmoid.",
         r"\log \sigma(x) = -\operatorname{softplus}(-x)",
         r"\sigma(-x)",
-        float32=True, torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
+        float32=_F32_ALL, torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
         textbook=("np.log(1 / (1 + np.exp(-x)))",
                   "1 - 1 / (1 + np.exp(-x))")),
     Activation(
         "hard_sigmoid", "Piecewise-linear sigmoid.",
         r"\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 1/6 & -3 < x < 3 \\ 0 & \text{otherwise} \end{cases}",
-        kinks=(-3.0, 3.0), transcendental=False,
+        kinks=(-3.0, 3.0), float32=_F32_EXACT, transcendental=False,
         torch="torch.nn.functional.hardsigmoid(x)",
         textbook=("np.clip(x / 6 + 0.5, 0, 1)",
                   "((x > -3) & (x < 3)) / np.asarray(6, x.dtype)")),
     Activation(
         "tanh", "Hyperbolic tangent.",
         r"\tanh x", r"\operatorname{sech}^2 x",
-        float32=True, torch="torch.tanh(x)", span=(-4.0, 4.0),
+        float32=_F32_ALL, torch="torch.tanh(x)", span=(-4.0, 4.0),
         textbook=("np.tanh(x)",
                   "1 - np.tanh(x) ** 2")),
     Activation(
         "hard_tanh", "Piecewise-linear tanh, clipped to [-1, 1].",
         r"\min(\max(x, -1), 1)",
         r"\begin{cases} 1 & -1 < x < 1 \\ 0 & \text{otherwise} \end{cases}",
-        kinks=(-1.0, 1.0), transcendental=False,
+        kinks=(-1.0, 1.0), float32=_F32_ALL, transcendental=False,
         torch="torch.nn.functional.hardtanh(x)", span=(-3.0, 3.0),
         textbook=("np.clip(x, -1, 1)",
                   "((x > -1) & (x < 1)) * np.ones_like(x)")),
     Activation(
         "softsign", "Softsign, a rational sigmoid-like function.",
         r"\frac{x}{1 + |x|}", r"\frac{1}{(1 + |x|)^2}",
-        transcendental=False, torch="torch.nn.functional.softsign(x)",
+        float32=_F32_EXACT, transcendental=False,
+        torch="torch.nn.functional.softsign(x)",
         textbook=("x / (1 + np.abs(x))",
                   "1 / (1 + np.abs(x)) ** 2")),
     Activation(
@@ -236,7 +246,7 @@ _TABLE = (
         r"\sigma(\beta x)",
         params=(Param("beta", 1.0, "sharpness; must be nonzero", nonzero=True,
                       samples=(0.5, 2.0)),),
-        float32=True, torch="torch.nn.functional.softplus(x, beta=1.0)  "
+        float32=_F32_ALL, torch="torch.nn.functional.softplus(x, beta=1.0)  "
               "(PyTorch also switches to x above threshold=20; fastact is exact "
               "everywhere)",
         textbook=("np.log(1 + np.exp(beta * x)) / beta",
@@ -245,7 +255,7 @@ _TABLE = (
         "silu", "Sigmoid-weighted linear unit (swish).",
         r"x\,\sigma(x)", r"\sigma(x) + x\,\sigma(x)\,\sigma(-x)",
         grad_has_root=True, aliases=("swish",),
-        float32=True, torch="torch.nn.functional.silu(x)",
+        float32=_F32_ALL, torch="torch.nn.functional.silu(x)",
         textbook=("x / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))")),
     Activation(
@@ -253,7 +263,8 @@ _TABLE = (
         r"x\,\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 0 & x < -3 \\ (2x + 3)/6 & -3 \le x \le 3 \\ 1 & x > 3"
         r"\end{cases}",
-        kinks=(-3.0, 3.0), grad_has_root=True, transcendental=False,
+        kinks=(-3.0, 3.0), grad_has_root=True, float32=_F32_EXACT,
+        transcendental=False,
         torch="torch.nn.functional.hardswish(x)",
         textbook=("x * np.clip(x + 3, 0, 6) / 6",
                   "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))")),
@@ -261,7 +272,7 @@ _TABLE = (
         "mish", "Self-regularized non-monotonic activation.",
         r"x \tanh(\operatorname{softplus}(x))",
         r"\tanh(s) + x\,\operatorname{sech}^2(s)\,\sigma(x),\ s = \operatorname{softplus}(x)",
-        grad_has_root=True, float32=True, torch="torch.nn.functional.mish(x)",
+        grad_has_root=True, float32=_F32_ALL, torch="torch.nn.functional.mish(x)",
         textbook=("x * np.tanh(np.log(1 + np.exp(x)))",
                   "np.tanh(np.log(1 + np.exp(x))) + x * (1 - np.tanh(np.log(1 + "
                   "np.exp(x))) ** 2) / (1 + np.exp(-x))")),
@@ -269,7 +280,7 @@ _TABLE = (
         "gelu", "Gaussian error linear unit (exact, through the normal CDF).",
         r"x\,\Phi(x) = \frac{x}{2} \operatorname{erfc}\left(-\frac{x}{\sqrt 2}\right)",
         r"\Phi(x) + x\,\varphi(x)",
-        grad_has_root=True, float32=True, torch="torch.nn.functional.gelu(x)",
+        grad_has_root=True, float32=_F32_ALL, torch="torch.nn.functional.gelu(x)",
         textbook=("0.5 * x * (1 + erf(x / np.sqrt(2)))",
                   "0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x ** 2 / 2) / "
                   "np.sqrt(2 * np.pi)")),
@@ -279,7 +290,7 @@ _TABLE = (
         r"\frac{1}{2}(1 + t) + \frac{x}{2}(1 - t^2)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 x^2),"
         r"\ t = \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)",
         grad_has_root=True,
-        float32=True, torch="torch.nn.functional.gelu(x, approximate='tanh')",
+        float32=_F32_ALL, torch="torch.nn.functional.gelu(x, approximate='tanh')",
         textbook=("0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** "
                   "3)))",
                   "0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) "
@@ -290,7 +301,7 @@ _TABLE = (
         r"x\,\sigma(1.702 x)",
         r"\sigma(1.702 x) + 1.702 x\,\sigma(1.702 x)\,\sigma(-1.702 x)",
         grad_has_root=True, aliases=("quick_gelu",),
-        float32=True, torch="x * torch.sigmoid(1.702 * x)",
+        float32=_F32_ALL, torch="x * torch.sigmoid(1.702 * x)",
         textbook=("x / (1 + np.exp(-1.702 * x))",
                   "1 / (1 + np.exp(-1.702 * x)) * (1 + 1.702 * x * (1 - 1 / (1 + "
                   "np.exp(-1.702 * x))))")),

@@ -3,8 +3,9 @@
  *
  * For each registry entry NAME there is fa_NAME(x[, p]) and fa_NAME_grad(x[, p]);
  * the ufunc loops (generated from fastact/_registry.py) call them for float64,
- * and for float32/float16 on the value widened to double and rounded once at the
- * end, so narrow dtypes get (nearly) correctly rounded results for free.
+ * and for float16 (and float32 where the registry lists no float32 kernel of
+ * its own, fa_kernels32.h) on the value widened to double and rounded once at
+ * the end, so narrow dtypes get (nearly) correctly rounded results for free.
  * Backward is grad_output * fa_NAME_grad(x) in the loop, one product rounding.
  *
  * Rules every kernel follows (see ../shared/design/functions.md):

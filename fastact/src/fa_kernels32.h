@@ -1,19 +1,21 @@
 /*
  * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]) and fa32_NAME_grad.
  *
- * The float32 ufunc loops call these where the registry lists the kind in
- * Activation.float32 (the others widen to double and call fa_kernels.h).
+ * The float32 ufunc loops call these for the kinds the registry entry lists
+ * in float32 (the others widen to double and call fa_kernels.h).
  * Two kinds of kernel, both rounded about once at the end, so that the
  * bound of 2 ULP holds with room (the exhaustive sweep over all 2^32 inputs
  * checks each one: python -m fastact verify --exhaustive --only NAME):
  *
  *  - single precision throughout (tanh): eight lanes per AVX2 register;
  *    the exponential stays the exact pair 2^k (1 + p) and the quotient is
- *    corrected by its exact residual (fa_math32.h).  Measured: this pays
- *    only where the kernel is short -- sigmoid and silu written this way
- *    (error-free products, a two-step scaling into the subnormals) ran at
- *    3.4 and 4.3 ns per element on one AVX2 core, the lite forms at 1.8
- *    and 2.7;
+ *    corrected by its exact residual (fa_math32.h).  Measured on one Zen 3
+ *    core (AVX2, two FMA pipes), this pays only where the kernel is short:
+ *    sigmoid and silu written this way (error-free products, a two-step
+ *    scaling into the subnormals) took 3.4 and 4.3 ns an element against
+ *    1.7 and 2.2 for the lite forms below; a sigmoid with one corrected
+ *    division took 1.1-1.3 ns but is 2 ULP off, the textbook single
+ *    precision formula 0.64 ns and 3 ULP off;
  *  - double precision with float32-sized polynomials ("lite": the rest):
  *    the float64 path carries double-double arguments, correction terms and
  *    series long enough for float64; a float32 result needs none of that, and
@@ -27,8 +29,67 @@
  */
 #ifndef FA_KERNELS32_H
 #define FA_KERNELS32_H
+#include <float.h>
 #include "fa_math32.h"
 #include "fa_kernels.h"
+
+/* ---- piecewise functions: the float64 kernels' values, selects in single
+ * precision --------------------------------------------------------------
+ * The float64 kernels give these exactly (selects, and arithmetic that is
+ * exact in double or rounded once), so float32 needs no other accuracy --
+ * only the selects moved to single precision: compares on a float widened
+ * to double make GCC compare in float and then widen every mask to 64-bit
+ * lanes (vpmovsxdq, vperm2i128), which cost hard_swish half its speed.
+ * Each kernel below returns, bit for bit, the float64 kernel's value rounded
+ * to float32 (tests/test_values.py checks it on every float32 input class). */
+
+FA_K float fa32_clampf(float x, float lo, float hi) {
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+FA_K float fa32_nan_or(float x, float v) { return x != x ? x : v; }
+
+FA_K float fa32_relu(float x) { return x < 0.0f ? 0.0f : x; }
+FA_K float fa32_relu_grad(float x) { return x > 0.0f ? 1.0f : fa32_nan_or(x, 0.0f); }
+
+FA_K float fa32_relu6(float x) { return fa32_clampf(x, 0.0f, 6.0f); }
+FA_K float fa32_relu6_grad(float x) {
+    return ((x > 0.0f) & (x < 6.0f)) ? 1.0f : fa32_nan_or(x, 0.0f);
+}
+
+FA_K float fa32_hard_tanh(float x) { return fa32_clampf(x, -1.0f, 1.0f); }
+FA_K float fa32_hard_tanh_grad(float x) {
+    return ((x > -1.0f) & (x < 1.0f)) ? 1.0f : fa32_nan_or(x, 0.0f);
+}
+
+FA_K float fa32_hard_sigmoid(float x) {
+    /* clamp(x + 3, 0, 6) is x + 3 (exact in double) at x clamped to [-3, 3] */
+    return (float)(((double)fa32_clampf(x, -3.0f, 3.0f) + 3.0) / 6.0);
+}
+FA_K float fa32_hard_sigmoid_grad(float x) {
+    return ((x > -3.0f) & (x < 3.0f)) ? (float)(1.0 / 6.0) : fa32_nan_or(x, 0.0f);
+}
+
+FA_K float fa32_hard_swish(float x) {
+    double c = fa32_clampf(x, -3.0f, 3.0f);
+    float mid = (float)(c * (c + 3.0) / 6.0);
+    return x > 3.0f ? x : (x < -3.0f ? 0.0f : mid);
+}
+FA_K float fa32_hard_swish_grad(float x) {
+    double c = fa32_clampf(x, -3.0f, 3.0f);
+    float mid = (float)((2.0 * c + 3.0) / 6.0);
+    return x > 3.0f ? 1.0f : (x < -3.0f ? 0.0f : mid);
+}
+
+/* x clamped to the finite floats: the float64 kernel's clamp to 1e300 */
+FA_K float fa32_softsign(float x) {
+    double c = fa32_clampf(x, -FLT_MAX, FLT_MAX);
+    return (float)(c / (1.0 + fabs(c)));
+}
+FA_K float fa32_softsign_grad(float x) {
+    double r = 1.0 / (1.0 + fabs((double)fa32_clampf(x, -FLT_MAX, FLT_MAX)));
+    return (float)(r * r);
+}
 
 /* ---- double precision, float32-sized ------------------------------------ */
 
@@ -132,38 +193,39 @@ FA_K float fa32_tanh(float x) {
 
 /* ---- the rest: lite -------------------------------------------------------- */
 
-/* e = e^-a and r = 1/(1 + e) for a = min(|x|, 120), in double */
-#define FA32_LOGISTIC_LITE(x)                                   \
-    double a = fa_clamp(fabs(x), 0.0, 120.0);                   \
-    double e = fa_exp_lite(-a), r = 1.0 / (1.0 + e)
+/* e = e^-t, and r = 1/(1 + e) in *r, for t in [0, 700]: sigma(t) = r,
+ * sigma(-t) = e r, sigma(t) sigma(-t) = e r^2 */
+FA_INLINE double fa_logistic_lite(double t, double *r) {
+    double e = fa_exp_lite(-t);
+    *r = 1.0 / (1.0 + e);
+    return e;
+}
+
+/* |x| clamped where e^-|x| no longer matters to a float32 result */
+FA_K double fa32_abs120(double x) { return fa_clamp(fabs(x), 0.0, 120.0); }
 
 FA_K float fa32_sigmoid(float xf) {
-    double x = xf;
-    FA32_LOGISTIC_LITE(x);
+    double x = xf, r, e = fa_logistic_lite(fa32_abs120(x), &r);
     return (float)(x < 0.0 ? e * r : r);
 }
 FA_K float fa32_sigmoid_grad(float xf) {
-    double x = xf;
-    FA32_LOGISTIC_LITE(x);
+    double r, e = fa_logistic_lite(fa32_abs120(xf), &r);
     return (float)(e * r * r);
 }
 
 FA_K float fa32_tanh_grad(float xf) {
     /* 4 E/(1 + E)^2, E = e^-2|x| */
-    double a = fa_clamp(2.0 * fabs((double)xf), 0.0, 120.0);
-    double e = fa_exp_lite(-a), r = 1.0 / (1.0 + e);
+    double r, e = fa_logistic_lite(2.0 * fa_clamp(fabs((double)xf), 0.0, 60.0), &r);
     return (float)(4.0 * e * r * r);
 }
 
 FA_K float fa32_silu(float xf) {
-    double x = xf;
-    FA32_LOGISTIC_LITE(x);
+    double x = xf, a = fa32_abs120(x), r, e = fa_logistic_lite(a, &r);
     double xc = fa_clamp(x, -120.0, 0.0);    /* the x < 0 arm's x */
     return (float)(x < 0.0 ? xc * e * r : x * r);
 }
 FA_K float fa32_silu_grad(float xf) {
-    double x = xf;
-    FA32_LOGISTIC_LITE(x);
+    double x = xf, a = fa32_abs120(x), r, e = fa_logistic_lite(a, &r);
     double xp = fa_clamp(x, 0.0, 120.0);     /* x e is 0, not inf * 0, at inf */
     return (float)(x >= 0.0 ? r * (1.0 + xp * e * r) : e * r * (1.0 - a * r));
 }
@@ -175,8 +237,7 @@ FA_K float fa32_log_sigmoid(float xf) {
     return (float)(x > 1e30 ? 0.0 : y);      /* -0 below inf: -e^-x rounded */
 }
 FA_K float fa32_log_sigmoid_grad(float xf) {
-    double x = xf;
-    FA32_LOGISTIC_LITE(x);
+    double x = xf, r, e = fa_logistic_lite(fa32_abs120(x), &r);
     return (float)(x > 0.0 ? e * r : r);
 }
 
@@ -188,14 +249,13 @@ FA_K float fa32_softplus(float xf, double beta) {
 }
 FA_K float fa32_softplus_grad(float xf, double beta) {
     double x = xf;
-    double t = fa_clamp(fabs(beta * x), 0.0, 700.0);
-    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    double r, e = fa_logistic_lite(fa_clamp(fabs(beta * x), 0.0, 700.0), &r);
     return (float)(((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r);
 }
 
 FA_K float fa32_mish(float xf) {
     double x = xf;
-    double a = fa_clamp(fabs(x), 0.0, 120.0), e = fa_exp_lite(-a);
+    double a = fa32_abs120(x), e = fa_exp_lite(-a);
     double xc = fa_clamp(x, -120.0, 0.0);
     double pos = x * ((1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e));
     double neg = xc * e * (e + 2.0) / (e * (e + 2.0) + 2.0);
@@ -203,7 +263,7 @@ FA_K float fa32_mish(float xf) {
 }
 FA_K float fa32_mish_grad(float xf) {
     double x = xf;
-    double a = fa_clamp(fabs(x), 0.0, 120.0), e = fa_exp_lite(-a);
+    double a = fa32_abs120(x), e = fa_exp_lite(-a);
     double xc = fa_clamp(x, -120.0, 0.0), xp = fa_clamp(x, 0.0, 120.0);
     double q = 1.0 + 2.0 * e + 2.0 * e * e;
     double pos = (1.0 + 2.0 * e) / q + xp * (4.0 * (1.0 + e) * e * e / (q * q));
@@ -217,12 +277,12 @@ FA_K float fa32_mish_grad(float xf) {
  *   f  = x r (x >= 0),  x e r (x < 0);
  *   f' = r (1 + D e r) (x >= 0),  e r^2 (1 + e - D) (x < 0). */
 FA_K float fa32_glu(double x, double t) {
-    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    double r, e = fa_logistic_lite(t, &r);
     double xc = fa_clamp(x, -1e4, 0.0);
     return (float)(x >= 0.0 ? x * r : xc * e * r);
 }
 FA_K float fa32_glu_grad(double x, double t, double D) {
-    double e = fa_exp_lite(-t), r = 1.0 / (1.0 + e);
+    double r, e = fa_logistic_lite(t, &r);
     return (float)(x >= 0.0 ? r * (1.0 + D * e * r) : e * r * r * (1.0 + e - D));
 }
 
