@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -76,10 +76,8 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         params = act.param_names
         thr = THRESHOLD_TRANSCENDENTAL if act.transcendental else THRESHOLD_CHEAP
         args = ", ".join(("x",) + params)
-        f32 = getattr(act, "float32", ())
-
         def k32(kind, expr):
-            return expr.replace("fa_", "fa32_") if kind in f32 else ""
+            return expr.replace("fa_", "fa32_") if kind in act.float32 else ""
         fwd = f"fa_{act.name}({args})"
         grad = f"fa_{act.name}_grad({args})"
         bwd = f"grad_output * {grad}"
@@ -118,7 +116,7 @@ def _kernel_decls(reg) -> list[str]:
     lines.append("")
     lines.append('cdef extern from "fa_kernels32.h":')
     for act in reg.ACTIVATIONS.values():
-        if getattr(act, "float32", ()):
+        if act.float32:
             sig = ", ".join(["float"] + ["double"] * len(act.params))
             lines.append(f"    float fa32_{act.name}({sig}) noexcept nogil")
             lines.append(f"    float fa32_{act.name}_grad({sig}) noexcept nogil")
@@ -132,7 +130,7 @@ def _run_function(u: UfuncSpec, t: str) -> str:
     vtype = "double"
     if t == "f" and u.expr32:
         # float32 kernels: float values in and out, parameters stay double
-        u = UfuncSpec(u.name, u.inputs, u.params, u.expr32, u.threshold, u.summary)
+        u = replace(u, expr=u.expr32)
         load = store = "({})"
         vtype = "float"
     args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
