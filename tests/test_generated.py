@@ -42,20 +42,41 @@ def test_ufunc_sources_are_generated_from_the_registry():
     assert {n for n in names if n.startswith("_")} == {"_stream_copy", "_stream_add"}
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["stores", "streaming"])
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("n", [7, 1 << 18])   # serial and threaded loops
-def test_roofline_loops_copy_and_add(dtype, n):
+def test_roofline_loops_copy_and_add(dtype, n, stream):
     import numpy as np
 
     import fastact
+    u = fastact._ufuncs
+    old = u._stream_threshold()
+    if stream and old == 0:
+        pytest.skip("no streaming stores on this platform")
     rng = np.random.default_rng(1)
     x = rng.standard_normal(n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
-    out = np.empty_like(x)
-    fastact._ufuncs._stream_copy(x, out=out)
-    assert np.array_equal(out, x)
-    fastact._ufuncs._stream_add(g, x, out=out)
-    assert np.array_equal(out, np.add(g, x))
+    out = np.empty(n + 1, dtype=dtype)[1:]      # off the 16-byte alignment
+    u._set_stream_threshold(0 if stream else 1 << 62)
+    try:
+        u._stream_copy(x, out=out)
+        assert np.array_equal(out, x)
+        u._stream_add(g, x, out=out)
+        assert np.array_equal(out, np.add(g, x))
+    finally:
+        u._set_stream_threshold(old)
+
+
+def test_streaming_threshold():
+    import fastact
+    u = fastact._ufuncs
+    old = u._stream_threshold()
+    if old == 0:
+        pytest.skip("no streaming stores on this platform")
+    assert old == 32 << 20
+    with pytest.raises(ValueError):
+        u._set_stream_threshold(-1)
+    assert u._stream_threshold() == old
 
 
 _LEVEL_SCRIPT = r"""

@@ -130,6 +130,82 @@ static int fa_fe_audit(int left, char **args, const npy_intp *steps,
     return (left & ~FA_FE_AUDITED) | genuine;
 }
 
+/* Streaming stores for outputs larger than the caches.
+ *
+ * An ordinary store first reads the output's cache line from memory (the
+ * "read for ownership"), so a kernel over arrays far larger than the last
+ * level cache moves one line more per output line than it needs.  Above
+ * fa_nt_min_bytes (bytes read plus written by the call), the loops compute a
+ * block into a buffer on the stack (it stays in L1) and write it out with
+ * non-temporal stores, which skip that read; below it the output is better
+ * left in the cache for whatever reads it next.  Measured on a 2-core Zen 3
+ * (both threads, n = 1e7): 1.1-1.3x for the memory-bound loops, and a loss of
+ * up to 2x when everything fits in the 32 MiB L3 (hence the threshold).
+ * SSE2's 16-byte stores are all x86-64 has everywhere, and the write-combining
+ * buffers merge them into full lines; elsewhere the loops store as usual. */
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#define FA_HAVE_NT 1
+#else
+#define FA_HAVE_NT 0
+#endif
+
+static npy_intp fa_nt_min_bytes = (npy_intp)32 << 20;
+
+static inline int fa_nt_available(void) { return FA_HAVE_NT; }
+
+/* whether a call moving this many bytes should use streaming stores */
+static inline int fa_nt_worth(npy_intp bytes) {
+    return FA_HAVE_NT && bytes >= fa_nt_min_bytes;
+}
+
+/* elements to store the ordinary way before p is 16-byte aligned; -1 when no
+ * whole number of elements gets there (an output not aligned to its itemsize) */
+static inline npy_intp fa_nt_head(const char *p, npy_intp itemsize) {
+    npy_intp mis = (npy_intp)((uintptr_t)p & 15u);
+    if (mis == 0)
+        return 0;
+    if ((16 - mis) % itemsize)
+        return -1;
+    return (16 - mis) / itemsize;
+}
+
+/* copy bytes from src (any alignment) to a 16-byte aligned dst, bypassing the
+ * caches; a tail of fewer than 16 bytes is stored the ordinary way */
+static inline void fa_nt_store(char *dst, const char *src, npy_intp bytes) {
+#if FA_HAVE_NT
+    npy_intp i = 0;
+    for (; i + 64 <= bytes; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
+        _mm_stream_si128((__m128i *)(dst + i), a);
+        _mm_stream_si128((__m128i *)(dst + i + 16), b);
+        _mm_stream_si128((__m128i *)(dst + i + 32), c);
+        _mm_stream_si128((__m128i *)(dst + i + 48), d);
+    }
+    for (; i + 16 <= bytes; i += 16)
+        _mm_stream_si128((__m128i *)(dst + i),
+                         _mm_loadu_si128((const __m128i *)(src + i)));
+    if (i < bytes)
+        memcpy(dst + i, src + i, (size_t)(bytes - i));
+#else
+    memcpy(dst, src, (size_t)bytes);
+#endif
+}
+
+/* streaming stores are weakly ordered: fence them before another thread (or
+ * NumPy, after the parallel region) reads the output */
+static inline void fa_nt_fence(void) {
+#if FA_HAVE_NT
+    _mm_sfence();
+#endif
+}
+
+static inline npy_intp fa_get_nt_min_bytes(void) { return fa_nt_min_bytes; }
+static inline void fa_set_nt_min_bytes(npy_intp b) { fa_nt_min_bytes = b; }
+
 /* The floating-point control register (MXCSR on x86-64, FPCR on aarch64), for
  * the test that fastact never turns on flush-to-zero / denormals-are-zero;
  * -1 where it cannot be read. */
