@@ -105,3 +105,47 @@ def test_backward_is_grad_times_grad_output(act, dtype):
                 want = want.astype(np.float32)
         np.testing.assert_array_equal(b, want.astype(dtype),
                                       err_msg=f"{act.name} {params}")
+
+
+EXACT32 = [(name, i, kind) for name, act in ACTIVATIONS.items() if not act.transcendental
+           for i in range(len(param_sets(act))) for kind in act.float32]
+
+
+def _float32_classes(act):
+    """Every class of float32 input: zeros, subnormals, the normal boundary,
+    the kinks and their neighbours, the extremes, infinities, NaN, 2**20
+    random bit patterns and the function's span."""
+    f = np.float32
+    specials = [0.0, 1e-45, 1.1754942e-38, 1.1754944e-38, 1e-30, 1e-7, 0.5, 1.0, 2.0,
+                3.0, 6.0, 1e7, 3.4028235e38, np.inf]
+    kinks = [f(k) for k in act.kinks]
+    near = [np.nextafter(k, f(d)) for k in kinks for d in (-np.inf, np.inf)]
+    base = np.array(specials + kinks + near, dtype=f)
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 1 << 32, 1 << 20, dtype=np.uint64).astype(np.uint32)
+    lo, hi = act.span
+    return np.concatenate([base, -base, [f(np.nan)], bits.view(f),
+                           np.linspace(lo, hi, 100001, dtype=f)])
+
+
+@pytest.mark.parametrize("name,pset,kind", EXACT32,
+                         ids=[f"{n}-p{i}-{k}" for n, i, k in EXACT32])
+def test_float32_kernels_of_piecewise_functions_are_the_float64_value(name, pset, kind):
+    """The piecewise functions' float32 kernels (selects in single precision,
+    a product with 1/6 for a division by 6) return the float64 kernel's value
+    rounded to float32, bit for bit, NaN for NaN."""
+    act = ACTIVATIONS[name]
+    params = param_sets(act)[pset]
+    x = _float32_classes(act)
+    g = None
+    if kind == "backward":
+        g = np.random.default_rng(12).standard_normal(x.size).astype(np.float32)
+    with np.errstate(all="ignore"):
+        y = call(act, kind, x, g, **params)
+        want = call(act, kind, x.astype(np.float64),
+                    None if g is None else g.astype(np.float64), **params)
+        want = want.astype(np.float32)
+    same = (y.view(np.uint32) == want.view(np.uint32)) | (np.isnan(y) & np.isnan(want))
+    bad = np.flatnonzero(~same)
+    assert bad.size == 0, (f"{name} {kind} {params}: {bad.size} differ, first at "
+                           f"x={x[bad[0]]!r}: {y[bad[0]]!r} != {want[bad[0]]!r}")
