@@ -174,6 +174,14 @@ def ufunc_doc(name: str) -> str:
     if name in ("_stream_copy", "_stream_add"):
         return ("Internal: the memory roofline of the benchmark (the same "
                 "loops, threads and bytes as an activation, no arithmetic).\n")
+    if name.startswith("_default_"):
+        public = name[len("_default_"):]
+        act, _ = _split(public)
+        pv = ", ".join(f"{p.name}={p.default!r}" for p in act.params)
+        return (f"Internal: fastact.{public} at {pv} (PyTorch's defaults), "
+                "without the parameter operand; the wrapper calls it when no "
+                f"parameter is given.\n\nSee fastact.{public} for the documented "
+                "interface.\n")
     act, kind = _split(name)
     if act.params and kind in ("forward", "grad", "backward"):
         # the public callable is a wrapper taking the parameter by keyword

@@ -92,6 +92,42 @@ def test_streaming_stores_give_the_same_values(act, kind, dtype, n, streaming):
         np.testing.assert_array_equal(y, plain, err_msg=f"{act.name} {kind} n={n}")
 
 
+DEFAULTED = [a.name for a in ACTIVATIONS.values()
+             if a.params and all(p.default is not None for p in a.params)]
+
+
+@pytest.mark.parametrize("name", DEFAULTED)
+def test_default_parameters_give_the_values_of_the_parameter_operand(name, kind, dtype):
+    """Called without its parameters, a wrapper runs the ufunc with PyTorch's
+    defaults baked in; its values are those of the ufunc given the defaults as
+    an operand, bit for bit, and errors still name the public function."""
+    act = ACTIVATIONS[name]
+    f = getattr(act, kind)
+    baked = getattr(fastact._ufuncs, "_default_" + f.__name__)
+    assert f.__globals__["_ud"] is baked and baked.__name__ == f.__name__
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(5000) * 6, [0.0, -0.0, np.inf, -np.inf, np.nan,
+                                                         1e-30, -1e-30, 30.0, -30.0]])
+    x = x.astype(dtype)
+    pv = [np.float64(p.default) for p in act.params]
+    with np.errstate(all="ignore"):
+        if kind == "backward":
+            g = rng.standard_normal(x.size).astype(dtype)
+            y, want = f(g, x), f.ufunc(g, x, *pv)
+            out = np.empty_like(x)
+            assert f(g, x, out=out) is out
+        else:
+            y, want = f(x), f.ufunc(x, *pv)
+            out = np.empty_like(x)
+            assert f(x, out=out) is out
+    np.testing.assert_array_equal(y, want)
+    np.testing.assert_array_equal(out, want)
+    assert y.dtype == want.dtype
+    with pytest.raises(TypeError, match=f.__name__):
+        f(np.ones(3, dtype=np.complex128)) if kind != "backward" else f(
+            np.ones(3, dtype=np.complex128), np.ones(3, dtype=np.complex128))
+
+
 def test_out_argument(act, kind, dtype):
     x = BASE.astype(dtype)
     out = np.full_like(x, 7)

@@ -38,8 +38,14 @@ def test_ufunc_sources_are_generated_from_the_registry():
         for kind in ("forward", "grad", "backward"):
             assert act.callable_name(kind) in names
     assert set(fastact._ufuncs.UFUNC_NAMES) == names
-    # besides the activations, only the benchmark's roofline loops
-    assert {n for n in names if n.startswith("_")} == {"_stream_copy", "_stream_add"}
+    # besides the activations, the benchmark's roofline loops and the ufuncs
+    # at default parameters, which carry the public name
+    defaulted = {"_default_" + act.callable_name(k) for act in fastact.ACTIVATIONS.values()
+                 if act.params and all(p.default is not None for p in act.params)
+                 for k in ("forward", "grad", "backward")}
+    assert {n for n in names if n.startswith("_")} == {"_stream_copy", "_stream_add"} | defaulted
+    for n in defaulted:
+        assert getattr(fastact._ufuncs, n).__name__ == n[len("_default_"):]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["stores", "streaming"])
