@@ -82,7 +82,9 @@ def _make(act, kind):
     # defaults baked in (same loops, same values, same name in errors)
     fast = ""
     if all(p.default is not None for p in act.params):
-        cond = " and ".join(f"{p.name} is _D_{p.name}" for p in act.params)
+        # the default object, or a Python float equal to it (elu(x, alpha=1.0))
+        cond = " and ".join(f"({p.name} is _D_{p.name} or ({p.name}.__class__ is float "
+                            f"and {p.name} == _D_{p.name}))" for p in act.params)
         fast = (f"    if {cond} and not kwargs:\n"
                 f"        if out is None:\n"
                 f"            return _ud({', '.join(values)})\n"

@@ -120,6 +120,8 @@ def test_default_parameters_give_the_values_of_the_parameter_operand(name, kind,
             y, want = f(x), f.ufunc(x, *pv)
             out = np.empty_like(x)
             assert f(x, out=out) is out
+            # the default spelled out takes the same path and values
+            np.testing.assert_array_equal(f(x, *[float(v) for v in pv]), want)
     np.testing.assert_array_equal(y, want)
     np.testing.assert_array_equal(out, want)
     assert y.dtype == want.dtype
