@@ -262,7 +262,7 @@ cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *
         void *data) noexcept nogil:
     cdef npy_intp n = dims[0]
     cdef int nt = _threads_for(n, {u.threshold})
-    cdef int stream = {f"fa_nt_worth(n * {moved})" if u.stream else 0}
+    cdef int stream = {f"fa_nt_worth(n * {moved}, args[{u.nin}] + (n // 2) * steps[{u.nin}])" if u.stream else 0}
     cdef npy_intp per, b, lo, cnt
     cdef int flags = 0
     cdef int before = fa_fe_test()
@@ -333,7 +333,7 @@ cdef extern from "fa_runtime.h":
     void fa_fe_raise(int) noexcept nogil
     long long fa_fp_control() noexcept nogil
     int fa_fe_audit(int, char **, const npy_intp *, npy_intp, npy_intp, int, const char *) noexcept nogil
-    int fa_nt_worth(npy_intp) noexcept nogil
+    int fa_nt_worth(npy_intp, const char *) noexcept nogil
     npy_intp fa_nt_head(const char *, npy_intp) noexcept nogil
     void fa_nt_store(char *, const char *, npy_intp) noexcept nogil
     void fa_nt_fence() noexcept nogil
