@@ -11,10 +11,11 @@ The generated module holds, for every ufunc derived from
   run, calling the scalar kernel from ``src/fa_kernels.h`` (inlined, so the
   contiguous branch vectorizes), or for float32, where the registry entry
   lists the kind in ``float32``, the float32 kernel from ``src/fa_kernels32.h``;
-* ``_chunk_<ufunc>_<t>``: one thread's share of a run; when the call moves
-  more bytes than the caches hold, it computes blocks into a stack buffer and
-  writes them out with streaming stores (``fa_nt_store`` in
-  ``src/fa_runtime.h``), otherwise it is ``_run_`` itself;
+* ``_chunk_<ufunc>_<t>`` (memory-bound functions only): one thread's share of
+  a run; when the call moves more bytes than the caches hold into an output
+  already in memory, it computes blocks into a stack buffer and writes them
+  out with streaming stores (``fa_nt_store`` in ``src/fa_runtime.h``),
+  otherwise it is ``_run_`` itself;
 * ``_loop_<ufunc>_<t>``: the NumPy inner loop, which runs serially below the
   function's threshold and otherwise splits the run across OpenMP threads
   with ``prange``.
@@ -44,6 +45,9 @@ DTYPES = {
 #: must stay serial)
 THRESHOLD_CHEAP = 1 << 16
 THRESHOLD_TRANSCENDENTAL = 1 << 14
+
+#: dtype char -> bytes an element
+ITEMSIZE = {"e": 2, "f": 4, "d": 8}
 
 #: the stack buffer a block is computed into before its streaming store (it
 #: stays in L1 next to the inputs' lines)
@@ -107,7 +111,7 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         if act.params and all(p.default is not None for p in act.params):
             # the same at PyTorch's default parameters, baked in: the wrappers
             # call these when no parameter is given (one operand fewer for
-            # NumPy to broadcast, 1.2 -> 0.7 us a call at n = 1e3)
+            # NumPy to broadcast: about 0.5 us less a call here)
             lits = ", ".join(["x"] + [repr(float(p.default)) for p in act.params])
             for spec in out[-3:]:
                 expr = spec.expr.replace(args, lits)
@@ -225,7 +229,7 @@ def _chunk_function(u: UfuncSpec, t: str) -> str:
     args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
     whole = ", ".join(f"p_{i}, s_{i}" for i in ins)
     at = ", ".join(f"p_{i} + i * s_{i}, s_{i}" for i in ins)
-    block = NT_BLOCK_BYTES // {"e": 2, "f": 4, "d": 8}[t]
+    block = NT_BLOCK_BYTES // ITEMSIZE[t]
     return f"""\
 cdef void _chunk_{u.name}_{t}({args}, char *p_out, npy_intp s_out, npy_intp n,
         int stream) noexcept nogil:
@@ -254,21 +258,25 @@ def _loop_function(u: UfuncSpec, t: str) -> str:
                          for k in range(nargs))
     # bytes the call reads and writes (parameters are broadcast scalars or as
     # many doubles as elements; count them as read)
-    size = {"e": 2, "f": 4, "d": 8}[t]
+    size = ITEMSIZE[t]
     moved = sum(8 if i in u.params else size for i in u.inputs) + size
+    # loops that never stream call the run directly (no _chunk_ for them)
+    run = f"_chunk_{u.name}_{t}" if u.stream else f"_run_{u.name}_{t}"
+    tail = ", stream" if u.stream else ""
+    stream = (f"    cdef int stream = fa_nt_worth(n * {moved}, "
+              f"args[{u.nin}] + (n // 2) * steps[{u.nin}])\n" if u.stream else "")
     sig = "".join("d" if i in u.params else t for i in u.inputs) + t
     return f"""\
 cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
         void *data) noexcept nogil:
     cdef npy_intp n = dims[0]
     cdef int nt = _threads_for(n, {u.threshold})
-    cdef int stream = {f"fa_nt_worth(n * {moved}, args[{u.nin}] + (n // 2) * steps[{u.nin}])" if u.stream else 0}
-    cdef npy_intp per, b, lo, cnt
+{stream}    cdef npy_intp per, b, lo, cnt
     cdef int flags = 0
     cdef int before = fa_fe_test()
     fa_fe_clear()
     if nt <= 1:
-        _chunk_{u.name}_{t}({call}, n, stream)
+        {run}({call}, n{tail})
         flags = fa_fe_audit(fa_fe_test(), args, steps, 0, n, {u.nin}, b"{sig}")
         fa_fe_clear()
         fa_fe_raise(before | flags)
@@ -281,7 +289,7 @@ cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *
             cnt = per
         if cnt > 0:
             fa_fe_clear()
-            _chunk_{u.name}_{t}({call_off}, cnt, stream)
+            {run}({call_off}, cnt{tail})
             flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, {u.nin},
                                  b"{sig}")
             fa_fe_clear()
@@ -462,8 +470,9 @@ def generate(level="baseline", registry=None) -> str:
         for t in DTYPES:
             parts.append(_run_function(u, t))
             parts.append("\n")
-            parts.append(_chunk_function(u, t))
-            parts.append("\n")
+            if u.stream:
+                parts.append(_chunk_function(u, t))
+                parts.append("\n")
             parts.append(_loop_function(u, t))
             parts.append("\n")
         parts.append(_registration(u))
