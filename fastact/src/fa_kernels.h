@@ -190,7 +190,10 @@ FA_K double fa_softplus(double x, double beta) {
     double lo, t = fa_softplus_arg(x, beta, &lo);
     double e = fa_exp_mul_lo(-t, -lo, 1.0);
     double lin = ((x > 0.0) == (beta > 0.0)) ? x : 0.0;
-    return lin + fa_log1p(e) / beta;
+    /* NaN by an explicit select: through the clamps above, whether a NaN x
+     * survives depends on how GCC lowers them (at -O1, or at -O3 with beta a
+     * constant 1.0 in the scalar loop, it came out as 710.19) */
+    return fa_nan_or(x, lin + fa_log1p(e) / beta);
 }
 FA_K double fa_softplus_grad(double x, double beta) {
     double lo, t = fa_softplus_arg(x, beta, &lo);
