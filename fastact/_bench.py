@@ -72,10 +72,6 @@ def best_time(fn, min_time: float = 0.05, repeats: int = 7, max_calls=10_000):
     return times[0], times[len(times) // 2]
 
 
-def _params(act):
-    return {p.name: (p.default if p.default is not None else p.samples[0])
-            for p in act.params}
-
 
 def _inputs(n, dtype, seed=0):
     rng = np.random.default_rng(seed)
@@ -114,7 +110,7 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
             cache[(n, dname)] = _inputs(n, dtype)
         x, g = cache[(n, dname)]
         out = np.empty_like(x)
-        params = _params(act)
+        params = act.typical_params
         f = getattr(act, kind)
         args = (g, x) if kind == "backward" else (x,)
 

@@ -96,7 +96,11 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         thr = THRESHOLD_TRANSCENDENTAL if act.transcendental else THRESHOLD_CHEAP
         args = ", ".join(("x",) + params)
         def k32(kind, expr):
-            return expr.replace("fa_", "fa32_") if kind in act.float32 else ""
+            if kind not in act.float32:
+                return ""
+            if kind == "backward" and act.float32_backward_kernel:
+                return f"fa32_{act.name}_backward(grad_output, {args})"
+            return expr.replace("fa_", "fa32_")
         fwd = f"fa_{act.name}({args})"
         grad = f"fa_{act.name}_grad({args})"
         bwd = f"grad_output * {grad}"
@@ -108,7 +112,7 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
                              params, bwd, thr, f"Backward pass of {act.name}.",
                              k32("backward", bwd), stream))
-        if act.params and all(p.default is not None for p in act.params):
+        if act.has_defaults:
             # the same at PyTorch's default parameters, baked in: the wrappers
             # call these when no parameter is given (one operand fewer for
             # NumPy to broadcast: about 0.5 us less a call here)
@@ -156,6 +160,9 @@ def _kernel_decls(reg) -> list[str]:
             sig = ", ".join(["float"] + ["double"] * len(act.params))
             lines.append(f"    float fa32_{act.name}({sig}) noexcept nogil")
             lines.append(f"    float fa32_{act.name}_grad({sig}) noexcept nogil")
+        if act.float32_backward_kernel:
+            sig = ", ".join(["float", "float"] + ["double"] * len(act.params))
+            lines.append(f"    float fa32_{act.name}_backward({sig}) noexcept nogil")
     return lines
 
 

@@ -58,8 +58,7 @@ def _param_doc(act) -> str:
 def _example_args(act, kind: str) -> tuple[str, str]:
     """(call arguments, reference expression) for the doctest example."""
     pargs = ", ".join(
-        f"{p.name}={p.default if p.default is not None else p.samples[0]!r}"
-        for p in act.params)
+        f"{name}={value!r}" for name, value in act.typical_params.items())
     suffix = (", " + pargs) if pargs else ""
     if kind == "forward":
         return "x" + suffix, f"fastact.reference.{act.name}(x{suffix})"

@@ -35,6 +35,11 @@ class Param:
     #: values the accuracy tests and benchmarks try besides the default
     samples: tuple[float, ...] = ()
 
+    @property
+    def typical(self) -> float:
+        """The default, or the first sample where there is none."""
+        return self.default if self.default is not None else self.samples[0]
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -75,6 +80,11 @@ class Activation:
     #: other kinds widen float32 to double and call the float64 kernel.
     #: Optional: a speed-up, proven by the exhaustive sweep.
     float32: tuple[str, ...] = ()
+    #: float32 backward is a kernel of its own, ``fa32_<name>_backward(g, x[, p])``
+    #: (with "backward" in ``float32``), for piecewise functions whose f' is no
+    #: float32 number (0.01, 1/6, (2x + 3)/6): the float64 kernel's g f',
+    #: formed in double and rounded once, with the selects in single precision
+    float32_backward_kernel: bool = False
 
     # ---- derived names -------------------------------------------------
     @property
@@ -84,6 +94,18 @@ class Activation:
     @property
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params if p.default is not None}
+
+    @property
+    def typical_params(self) -> dict:
+        """One value for every parameter (:attr:`Param.typical`): what examples,
+        plots, benchmarks and most tests call the function with."""
+        return {p.name: p.typical for p in self.params}
+
+    @property
+    def has_defaults(self) -> bool:
+        """Parameterized, and every parameter has PyTorch's default: such an
+        activation also gets ufuncs with the defaults built in."""
+        return bool(self.params) and all(p.default is not None for p in self.params)
 
     def callable_name(self, kind: str) -> str:
         return {"forward": self.name, "grad": self.name + "_grad",
@@ -124,7 +146,8 @@ _ALPHA = Param("alpha", 1.0, "the value the negative side saturates to, -alpha",
 #: float32 kernels for every kind (see Activation.float32)
 _F32_ALL = ("forward", "grad", "backward")
 #: piecewise functions whose float32 kernels return the float64 kernel's value
-#: exactly; backward stays in double where g * f' would round twice
+#: exactly; backward stays in double where g * f' would round twice, unless
+#: the entry has a float32 backward kernel of its own (float32_backward_kernel)
 _F32_EXACT = ("forward", "grad")
 
 _TABLE = (
@@ -151,7 +174,8 @@ _TABLE = (
         r"\begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}",
         params=(Param("negative_slope", 0.01, "slope a of the negative side",
                       samples=(0.2,)),),
-        kinks=(0.0,), float32=_F32_EXACT, transcendental=False,
+        kinks=(0.0,), float32=_F32_ALL, float32_backward_kernel=True,
+        transcendental=False,
         torch="torch.nn.functional.leaky_relu(x, negative_slope=0.01)",
         span=(-3.0, 3.0),
         textbook=("np.where(x > 0, x, negative_slope * x)",
@@ -163,7 +187,8 @@ _TABLE = (
         params=(Param("weight", None,
                       "learned slope w of the negative side; broadcasts against x",
                       samples=(0.25,)),),
-        kinks=(0.0,), float32=_F32_EXACT, transcendental=False,
+        kinks=(0.0,), float32=_F32_ALL, float32_backward_kernel=True,
+        transcendental=False,
         torch="torch.nn.functional.prelu(x, weight)", span=(-3.0, 3.0),
         extras=(("prelu_weight_backward", ("grad_output", "x"),
                  "grad_output * fa_minz(x)",
@@ -215,7 +240,8 @@ _TABLE = (
         "hard_sigmoid", "Piecewise-linear sigmoid.",
         r"\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 1/6 & -3 < x < 3 \\ 0 & \text{otherwise} \end{cases}",
-        kinks=(-3.0, 3.0), float32=_F32_EXACT, transcendental=False,
+        kinks=(-3.0, 3.0), float32=_F32_ALL, float32_backward_kernel=True,
+        transcendental=False,
         torch="torch.nn.functional.hardsigmoid(x)",
         textbook=("np.clip(x / 6 + 0.5, 0, 1)",
                   "((x > -3) & (x < 3)) / np.asarray(6, x.dtype)")),
@@ -263,8 +289,8 @@ _TABLE = (
         r"x\,\frac{\operatorname{relu6}(x + 3)}{6}",
         r"\begin{cases} 0 & x < -3 \\ (2x + 3)/6 & -3 \le x \le 3 \\ 1 & x > 3"
         r"\end{cases}",
-        kinks=(-3.0, 3.0), grad_has_root=True, float32=_F32_EXACT,
-        transcendental=False,
+        kinks=(-3.0, 3.0), grad_has_root=True, float32=_F32_ALL,
+        float32_backward_kernel=True, transcendental=False,
         torch="torch.nn.functional.hardswish(x)",
         textbook=("x * np.clip(x + 3, 0, 6) / 6",
                   "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))")),

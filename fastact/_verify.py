@@ -125,8 +125,7 @@ def ulp_error(y, r, dtype, floor=None):
 
 
 def _params_list(act, all_params=True):
-    base = {p.name: (p.default if p.default is not None else p.samples[0])
-            for p in act.params}
+    base = act.typical_params
     out = [base]
     if all_params:
         for p in act.params:

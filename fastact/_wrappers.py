@@ -81,7 +81,7 @@ def _make(act, kind):
     # every parameter at its default and no ufunc keyword: the ufunc with the
     # defaults baked in (same loops, same values, same name in errors)
     fast = ""
-    if all(p.default is not None for p in act.params):
+    if act.has_defaults:
         # the default object, or a Python float equal to it (elu(x, alpha=1.0))
         cond = " and ".join(f"({p.name} is _D_{p.name} or ({p.name}.__class__ is float "
                             f"and {p.name} == _D_{p.name}))" for p in act.params)

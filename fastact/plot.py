@@ -56,8 +56,7 @@ def _spec(item):
     if unknown:
         raise ValueError(f"fastact.plot: {name} has no parameter(s) {sorted(unknown)}; "
                          f"it takes {list(act.param_names) or 'none'}")
-    full = {p.name: (p.default if p.default is not None else p.samples[0])
-            for p in act.params}
+    full = act.typical_params
     full.update(params)
     label = name
     if params:

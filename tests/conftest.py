@@ -76,6 +76,24 @@ def kind(request):
     return request.param
 
 
+@pytest.fixture
+def stream_threshold():
+    """A setter of the streaming-store threshold for one test, restored after
+    it: ``stream_threshold(0)`` sends every call down the streaming path,
+    ``stream_threshold(None)`` none.  Asking for streaming where the loops have
+    none skips the test."""
+    from fastact import _ufuncs
+    old = _ufuncs._stream_threshold()
+
+    def set_threshold(nbytes):
+        if nbytes is not None and old == 0:
+            pytest.skip("no streaming stores on this platform")
+        _ufuncs._set_stream_threshold(1 << 62 if nbytes is None else nbytes)
+
+    yield set_threshold
+    _ufuncs._set_stream_threshold(old)
+
+
 def subprocess_env(**extra):
     """Environment for a child Python that must import the same fastact as the
     tests (installed, or an in-place build), run from a neutral directory."""

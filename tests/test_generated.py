@@ -41,8 +41,7 @@ def test_ufunc_sources_are_generated_from_the_registry():
     # besides the activations, the benchmark's roofline loops and the ufuncs
     # at default parameters, which carry the public name
     defaulted = {"_default_" + act.callable_name(k) for act in fastact.ACTIVATIONS.values()
-                 if act.params and all(p.default is not None for p in act.params)
-                 for k in ("forward", "grad", "backward")}
+                 if act.has_defaults for k in ("forward", "grad", "backward")}
     assert {n for n in names if n.startswith("_")} == {"_stream_copy", "_stream_add"} | defaulted
     for n in defaulted:
         assert getattr(fastact._ufuncs, n).__name__ == n[len("_default_"):]
@@ -51,26 +50,20 @@ def test_ufunc_sources_are_generated_from_the_registry():
 @pytest.mark.parametrize("stream", [False, True], ids=["stores", "streaming"])
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("n", [7, 1 << 18])   # serial and threaded loops
-def test_roofline_loops_copy_and_add(dtype, n, stream):
+def test_roofline_loops_copy_and_add(dtype, n, stream, stream_threshold):
     import numpy as np
 
     import fastact
     u = fastact._ufuncs
-    old = u._stream_threshold()
-    if stream and old == 0:
-        pytest.skip("no streaming stores on this platform")
+    stream_threshold(0 if stream else None)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
     out = np.empty(n + 1, dtype=dtype)[1:]      # off the 16-byte alignment
-    u._set_stream_threshold(0 if stream else 1 << 62)
-    try:
-        u._stream_copy(x, out=out)
-        assert np.array_equal(out, x)
-        u._stream_add(g, x, out=out)
-        assert np.array_equal(out, np.add(g, x))
-    finally:
-        u._set_stream_threshold(old)
+    u._stream_copy(x, out=out)
+    assert np.array_equal(out, x)
+    u._stream_add(g, x, out=out)
+    assert np.array_equal(out, np.add(g, x))
 
 
 def test_streaming_threshold():

@@ -23,10 +23,6 @@ def _public(act, kind):
     return getattr(fastact, act.callable_name(kind))
 
 
-def _default_params(act):
-    return {p.name: (p.default if p.default is not None else p.samples[0])
-            for p in act.params}
-
 
 def _all_callables():
     """(public name, activation, kind) for every public callable."""
@@ -34,7 +30,7 @@ def _all_callables():
 
 
 def _invoke(act, kind, x, g=None, **kw):
-    params = _default_params(act)
+    params = act.typical_params
     params.update({k: v for k, v in kw.items() if k in act.param_names})
     rest = {k: v for k, v in kw.items() if k not in act.param_names}
     f = _public(act, kind)
@@ -256,7 +252,7 @@ def test_bad_dtype_type_error(fname, act, kind, bad, label):
     assert out[0] == 7.0  # nothing written
     if kind == "backward":  # a bad grad_output is named as well
         with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*{re.escape(label)}"):
-            _public(act, kind)(bad, np.ones(1), **_default_params(act))
+            _public(act, kind)(bad, np.ones(1), **act.typical_params)
 
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.params])
@@ -312,7 +308,7 @@ def test_wrong_shape_out_and_read_only_out(fname, act, kind):
     assert (o16 == 7).all()
     if kind == "backward":  # grad_output that does not broadcast
         with pytest.raises(ValueError, match=_broadcast_error((3,), (3, 4))):
-            _public(act, kind)(np.ones(3), x, **_default_params(act))
+            _public(act, kind)(np.ones(3), x, **act.typical_params)
     np.testing.assert_array_equal(x, x0)  # the input is never written
 
 

@@ -139,8 +139,7 @@ FP_ENV_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(2**18) * 10
     for act in fastact.ACTIVATIONS.values():
-        p = {q.name: (q.default if q.default is not None else q.samples[0])
-             for q in act.params}
+        p = act.typical_params
         act.forward(x, **p); act.grad(x, **p); act.backward(x, x, **p)
         act.forward(x[:100], **p)
     after = _ufuncs._fp_control()

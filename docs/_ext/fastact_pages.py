@@ -40,11 +40,6 @@ def _write(path, text):
 
 # ---- measurements ------------------------------------------------------------------
 
-def _params(act):
-    return {p.name: (p.default if p.default is not None else p.samples[0])
-            for p in act.params}
-
-
 def _best(fn, repeats=5, min_time=0.02):
     """Best seconds per call: batches of about min_time, repeated (the
     benchmark's own timer)."""
@@ -64,7 +59,7 @@ def costs():
     res, relu = {}, float("inf")
     with fastact.threads(1):
         for act in fastact.ACTIVATIONS.values():
-            p = _params(act)
+            p = act.typical_params
             relu = min(relu, _best(lambda: fastact.relu(x, out=out)))
             res[act.name] = _best(lambda: act.forward(x, **p, out=out))
     return {k: v / relu for k, v in res.items()}
@@ -72,7 +67,7 @@ def costs():
 
 def properties(act):
     """Shape properties measured on a fine grid of [-50, 50] (and +-inf)."""
-    p = _params(act)
+    p = act.typical_params
     x = np.linspace(-50, 50, 200_001)
     y = act.forward(x, **p)
     with np.errstate(all="ignore"):
@@ -111,7 +106,7 @@ def accuracy(act):
     """Max ULP error: float16 over all inputs, float32 on 2**18 points."""
     from fastact import _verify
 
-    p = _params(act)
+    p = act.typical_params
     x16 = _verify.all_float16()
     x32 = _verify.float32_sample(1 << 18)
     rows = []
@@ -161,7 +156,7 @@ def activation_page(act, cost, props, acc, approx):
     if not os.path.exists(prose_path):
         raise RuntimeError(f"docs: activation {act.name!r} has no docs/prose/"
                            f"{act.name}.rst: write its derivation, pros and cons")
-    p = _params(act)
+    p = act.typical_params
     shown = [(act.name, p)] if act.params else act.name
     lo, hi = act.span
     _figure(f"{act.name}.png", shown, False, (lo, hi), f"{act.name}(x)")
@@ -433,8 +428,9 @@ def stability_table():
         xs = np.array([x])
         with np.errstate(all="ignore"):
             book = float(eval(act.textbook[0 if kind == "forward" else 1],
-                              {"np": np, "erf": erf, "x": xs, **_params(act)})[0])
-        ours = float((act.forward if kind == "forward" else act.grad)(xs, **_params(act))[0])
+                              {"np": np, "erf": erf, "x": xs, **act.typical_params})[0])
+        f = act.forward if kind == "forward" else act.grad
+        ours = float(f(xs, **act.typical_params)[0])
         ref = float(exact[(name, kind)](mpmath.mpf(x)))
         rows.append((f"{name}{'′' if kind == 'grad' else ''}({x:g})", ref, ours, book))
     lines = [".. list-table::", "   :header-rows: 1", "",

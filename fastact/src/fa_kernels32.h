@@ -61,9 +61,18 @@ FA_K float fa32_leaky_relu(float x, double a) {
 FA_K float fa32_leaky_relu_grad(float x, double a) {
     return x > 0.0f ? 1.0f : fa32_nan_or(x, (float)a);
 }
+/* g f' with f' = a: the product g a in double, rounded once (g (float)a
+ * would round twice); g itself where f' = 1 */
+FA_K float fa32_leaky_relu_backward(float g, float x, double a) {
+    float ga = (float)((double)g * a);
+    return x > 0.0f ? g : fa32_nan_or(x, ga);
+}
 
 FA_K float fa32_prelu(float x, double w) { return fa32_leaky_relu(x, w); }
 FA_K float fa32_prelu_grad(float x, double w) { return fa32_leaky_relu_grad(x, w); }
+FA_K float fa32_prelu_backward(float g, float x, double w) {
+    return fa32_leaky_relu_backward(g, x, w);
+}
 
 FA_K float fa32_relu6(float x) { return fa32_clampf(x, 0.0f, 6.0f); }
 FA_K float fa32_relu6_grad(float x) {
@@ -90,6 +99,12 @@ FA_K float fa32_hard_sigmoid(float x) {
 FA_K float fa32_hard_sigmoid_grad(float x) {
     return ((x > -3.0f) & (x < 3.0f)) ? (float)FA32_SIXTH : fa32_nan_or(x, 0.0f);
 }
+/* g/6 is g times the double 1/6, as in the float64 kernel; outside, g 0 is
+ * exact in float (a signed zero, NaN for an infinite g) */
+FA_K float fa32_hard_sigmoid_backward(float g, float x) {
+    float mid = (float)((double)g * FA32_SIXTH);
+    return ((x > -3.0f) & (x < 3.0f)) ? mid : fa32_nan_or(x, g * 0.0f);
+}
 
 FA_K float fa32_hard_swish(float x) {
     double c = fa32_clampf(x, -3.0f, 3.0f);
@@ -100,6 +115,14 @@ FA_K float fa32_hard_swish_grad(float x) {
     double c = fa32_clampf(x, -3.0f, 3.0f);
     float mid = (float)((2.0 * c + 3.0) * FA32_SIXTH);
     return x > 3.0f ? 1.0f : (x < -3.0f ? 0.0f : mid);
+}
+/* g (2c + 3)/6 with the float64 kernel's division: its quotient, not the
+ * product with 1/6 above, is what g multiplies there (the two may differ in
+ * the last double bit, which g's product can carry into a float32 rounding) */
+FA_K float fa32_hard_swish_backward(float g, float x) {
+    double c = fa32_clampf(x, -3.0f, 3.0f);
+    float mid = (float)((double)g * ((2.0 * c + 3.0) / 6.0));
+    return x > 3.0f ? g : (x < -3.0f ? g * 0.0f : mid);
 }
 
 /* x clamped to the finite floats: the float64 kernel's clamp to 1e300 */
