@@ -40,8 +40,8 @@ int main(void) {
 }
 """
 
-BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
-              "-Wno-unused-function", "-Wno-unreachable-code"]
+#: (kept in fastact/_codegen.py, where the tests that compile the kernels read them)
+BASE_FLAGS = _codegen.BASE_FLAGS
 
 
 def _truthy(name):
@@ -96,14 +96,8 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-#: instruction-set levels compiled on x86-64; the import picks the best one the
-#: CPU has (fastact/_ufuncs.py).  The baseline uses the compiler's default
-#: target, so the package also builds where these flags do not exist.
-SIMD_LEVELS = {
-    "baseline": [],
-    "avx2": ["-march=x86-64-v3"],
-    "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
-}
+#: instruction-set levels compiled on x86-64 (fastact/_codegen.py)
+SIMD_LEVELS = _codegen.SIMD_LEVELS
 
 
 def simd_levels():

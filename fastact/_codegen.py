@@ -33,6 +33,21 @@ from dataclasses import dataclass, replace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+#: the kernels' compile flags (setup.py builds with them, and so does the test
+#: that compiles the kernels at several optimization levels): never
+#: -ffast-math, never -march=native (see setup.py)
+BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+              "-Wno-unused-function", "-Wno-unreachable-code"]
+
+#: instruction-set levels compiled on x86-64; the import picks the best one the
+#: CPU has (fastact/_ufuncs.py).  The baseline uses the compiler's default
+#: target, so the package also builds where these flags do not exist.
+SIMD_LEVELS = {
+    "baseline": [],
+    "avx2": ["-march=x86-64-v3"],
+    "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
+}
+
 #: dtype char -> (NumPy type number name, C element type, load, store)
 DTYPES = {
     "e": ("NPY_FLOAT16", "npy_uint16", "fa_h2d({})", "fa_d2h({})"),
