@@ -72,7 +72,6 @@ def best_time(fn, min_time: float = 0.05, repeats: int = 7, max_calls=10_000):
     return times[0], times[len(times) // 2]
 
 
-
 def _inputs(n, dtype, seed=0):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(n) * 3).astype(dtype)

@@ -88,6 +88,8 @@ class UfuncSpec:
     #: the name NumPy reports (errors, repr, duck-array dispatch); "" means
     #: ``name``.  The ufuncs at default parameters carry their public name.
     ufunc_name: str = ""
+    #: the registry entry the ufunc comes from ("" for the roofline loops)
+    activation: str = ""
 
     @property
     def nin(self) -> int:
@@ -121,12 +123,14 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         bwd = f"grad_output * {grad}"
         stream = not act.transcendental
         out.append(UfuncSpec(act.name, ("x",) + params, params, fwd, thr,
-                             act.summary, k32("forward", fwd), stream))
+                             act.summary, k32("forward", fwd), stream,
+                             activation=act.name))
         out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params, grad, thr,
-                             f"Derivative of {act.name}.", k32("grad", grad), stream))
+                             f"Derivative of {act.name}.", k32("grad", grad), stream,
+                             activation=act.name))
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
                              params, bwd, thr, f"Backward pass of {act.name}.",
-                             k32("backward", bwd), stream))
+                             k32("backward", bwd), stream, activation=act.name))
         if act.has_defaults:
             # the same at PyTorch's default parameters, baked in: the wrappers
             # call these when no parameter is given (one operand fewer for
@@ -144,7 +148,7 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         for name, inputs, expr, summary in act.extras:
             used = tuple(i for i in inputs if i in params)
             out.append(UfuncSpec(name, tuple(inputs), used, expr, thr, summary,
-                                 stream=stream))
+                                 stream=stream, activation=act.name))
     out.extend(ROOFLINE)
     return out
 

@@ -76,11 +76,8 @@ def _typical(spec):
     """The parameter values the program and the ufunc are given."""
     if not spec.params:
         return []
-    acts = {a.name: a for a in fastact.ACTIVATIONS.values()}
-    base = spec.name.replace("_backward", "").replace("_grad", "")
-    act = acts.get(base) or next(a for a in acts.values()
-                                 if any(e[0] == spec.name for e in a.extras))
-    return [act.typical_params[p] for p in spec.params]
+    params = fastact.ACTIVATIONS[spec.activation].typical_params
+    return [params[p] for p in spec.params]
 
 
 def _tables(t):

@@ -33,6 +33,9 @@ def test_spec_fields(act):
     assert act.forward is getattr(fastact, act.name)
     assert act.grad is getattr(fastact, act.name + "_grad")
     assert act.backward is getattr(fastact, act.name + "_backward")
+    assert set(act.float32) <= {"forward", "grad", "backward"}
+    # a float32 backward kernel of its own is one the float32 loop calls
+    assert not act.float32_backward_kernel or "backward" in act.float32
 
 
 def test_public_names_for_every_kind(act, kind):

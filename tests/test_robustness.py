@@ -23,7 +23,6 @@ def _public(act, kind):
     return getattr(fastact, act.callable_name(kind))
 
 
-
 def _all_callables():
     """(public name, activation, kind) for every public callable."""
     return [(a.callable_name(k), a, k) for a in ACTIVATIONS.values() for k in KINDS]
