@@ -207,7 +207,7 @@ def format_table(rows, peers=()):
     lines = []
     for r in rows:
         n = r["n"]
-        cells = [r["name"], r["kind"], r["dtype"], f"{n:.0e}".replace("e+0", "e"),
+        cells = [r["name"], r["kind"], r["dtype"], _size(n),
                  f"{n / r['fastact'] / 1e6:,.0f}",
                  f"{(r['fastact_median'] / r['fastact'] - 1) * 100:.0f}%",
                  f"{r['reference'] / r['fastact']:.1f}x",
@@ -230,6 +230,84 @@ def format_table(rows, peers=()):
         cells.append("yes" if r["agrees"] else "NO")
         lines.append(cells)
     return text_table(head, lines)
+
+
+#: the speed issue's targets (2 threads): roofline ratio at the largest n, one
+#: float32 call at n = 1e3, 2 threads over 1 and the speed-up over the
+#: reference at n = 1e5 for the transcendental functions
+TARGET_ROOFLINE = 0.8
+TARGET_CALL_US = 1.0
+TARGET_SCALING = 1.7
+TARGET_REFERENCE = 30.0
+
+
+def _size(n):
+    """1e7, as the table prints n."""
+    return f"{n:.0e}".replace("e+0", "e")
+
+
+def _count(rows, value, ok, fmt):
+    """'k of m (lo-hi)': how many rows have a value that is ok, and the range."""
+    if not rows:
+        return "no rows"
+    vals = [value(r) for r in rows]
+    met = sum(1 for v in vals if ok(v))
+    return f"{met} of {len(rows)} ({fmt(min(vals))}-{fmt(max(vals))})"
+
+
+def targets(rows, peers=()):
+    """The speed issue's targets counted over one run's rows: a line each,
+    with how many rows meet it and the range.  Targets whose rows the run did
+    not time (a size, a peer, --scaling) are left out."""
+    sizes = sorted({r["n"] for r in rows})
+    if not sizes:
+        return []
+    big = sizes[-1]
+    fb = [r for r in rows if r["kind"] != "grad"]
+    trans = [r for r in rows if _registry.ACTIVATIONS[r["name"]].transcendental]
+    ratio = "{:.2f}x".format
+    lines = [f"roofline ratio >= {TARGET_ROOFLINE} at n = {_size(big)}: " + _count(
+        [r for r in rows if r["n"] == big], lambda r: r["roofline"] / r["fastact"],
+        lambda v: v >= TARGET_ROOFLINE, "{:.2f}".format)]
+    if peers:
+        rated = [r for r in fb if r.get("vs_best_peer") is not None]
+        cells = []
+        for d in sorted({r["dtype"] for r in rated}):
+            for n in sizes:
+                sel = [r for r in rated if r["dtype"] == d and r["n"] == n]
+                if sel:
+                    won = sum(1 for r in sel if r["vs_best_peer"] >= 1.0)
+                    cells.append(f"{d} {_size(n)}: {won}/{len(sel)}")
+        lines.append("at or above the faster peer (forward, backward): " + _count(
+            rated, lambda r: r["vs_best_peer"], lambda v: v >= 1.0, ratio)
+            + "; " + ", ".join(cells))
+        if "torch" in peers:
+            sel = [r for r in fb if r["n"] == big and r.get("torch")]
+            lines.append(f"at or above PyTorch, fresh outputs, n = {_size(big)}: " + _count(
+                sel, lambda r: r["torch"]["fresh"] / r["fastact_fresh"],
+                lambda v: v >= 1.0, ratio))
+    sel = [r for r in rows
+           if r["n"] == 1000 and r["dtype"] == "float32" and r["kind"] == "forward"]
+    if sel:
+        lines.append(f"one float32 forward call at n = 1e3 <= {TARGET_CALL_US} us: " + _count(
+            sel, lambda r: r["fastact"] * 1e6, lambda v: v <= TARGET_CALL_US,
+            "{:.2f} us".format))
+    # threads pay off at large n only: counted at the largest n timed so
+    sel = [r for r in trans if "one_thread" in r]
+    if sel:
+        top = max(r["n"] for r in sel)
+        sel = [r for r in sel if r["n"] == top]
+        lines.append(f"threads over 1 thread >= {TARGET_SCALING}x at n = {_size(top)} "
+                     "(transcendental): " + _count(
+            sel, lambda r: r["one_thread"] / r["fastact"], lambda v: v >= TARGET_SCALING,
+            ratio))
+    sel = [r for r in trans if r["n"] == 100_000]
+    if sel:
+        lines.append(f"speed-up over the reference >= {TARGET_REFERENCE:.0f}x at n = 1e5 "
+                     "(transcendental): " + _count(
+                         sel, lambda r: r["reference"] / r["fastact"],
+                         lambda v: v >= TARGET_REFERENCE, "{:.1f}x".format))
+    return lines
 
 
 def text_table(head, lines):
@@ -295,6 +373,9 @@ def main(argv=None) -> int:
              "or both with a fresh output (jax; torch where marked *: ATen has no "
              "out= variant there); vs best peer: against the faster of them."
              if compare else ""))
+    print("Targets of the speed issue, in this run:")
+    for line in targets(rows, compare):
+        print("  " + line)
     bad = [r for r in rows if not r["agrees"]]
     if bad:
         print(f"{len(bad)} row(s) disagree with the reference", file=sys.stderr)

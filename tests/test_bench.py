@@ -43,6 +43,46 @@ def test_peer_ratios_compare_like_with_like():
     assert _bench.peer_ratios(row, "nope") is None
 
 
+def _row(name, kind, dtype, n, t, **kw):
+    row = {"name": name, "kind": kind, "dtype": dtype, "n": n, "fastact": t,
+           "fastact_fresh": 2 * t, "roofline": t, "reference": 10 * t,
+           "vs_best_peer": None}
+    row.update(kw)
+    return row
+
+
+def test_targets_count_the_rows_that_meet_each_one():
+    rows = [
+        # at the roofline, ahead of the peer, 1 us a call at 1e3
+        _row("relu", "forward", "float32", 1000, 1e-6, vs_best_peer=1.5),
+        _row("gelu", "forward", "float32", 1000, 3e-6, roofline=1e-6, vs_best_peer=0.5),
+        # a grad row counts for the roofline, not against the peers
+        _row("gelu", "grad", "float32", 100_000, 1e-4, reference=4e-3, one_thread=1.8e-4),
+        _row("gelu", "grad", "float32", 1000, 1e-6, one_thread=0.5e-6),   # n too small
+        _row("gelu", "backward", "float64", 100_000, 1e-4, roofline=0.7e-4,
+             vs_best_peer=1.0, one_thread=1.5e-4, torch={"out": 1e-4, "fresh": 1.9e-4}),
+        _row("relu", "backward", "float64", 100_000, 1e-5, vs_best_peer=2.0,
+             torch={"out": 1e-5, "fresh": 4e-5}),
+    ]
+    assert fastact._bench.targets(rows, ("torch",)) == [
+        "roofline ratio >= 0.8 at n = 1e5: 2 of 3 (0.70-1.00)",
+        "at or above the faster peer (forward, backward): 3 of 4 (0.50x-2.00x); "
+        "float32 1e3: 1/2, float64 1e5: 2/2",
+        "at or above PyTorch, fresh outputs, n = 1e5: 1 of 2 (0.95x-2.00x)",
+        "one float32 forward call at n = 1e3 <= 1.0 us: 1 of 2 (1.00 us-3.00 us)",
+        "threads over 1 thread >= 1.7x at n = 1e5 (transcendental): 1 of 2 (1.50x-1.80x)",
+        "speed-up over the reference >= 30x at n = 1e5 (transcendental): "
+        "1 of 2 (10.0x-40.0x)",
+    ]
+    # without peers or those sizes, only what the run timed
+    assert fastact._bench.targets(rows[2:3]) == [
+        "roofline ratio >= 0.8 at n = 1e5: 1 of 1 (1.00-1.00)",
+        "threads over 1 thread >= 1.7x at n = 1e5 (transcendental): 1 of 1 (1.80x-1.80x)",
+        "speed-up over the reference >= 30x at n = 1e5 (transcendental): "
+        "1 of 1 (40.0x-40.0x)"]
+    assert fastact._bench.targets([]) == []
+
+
 def test_roofline_is_at_least_as_fast_as_numpy_copy():
     # the roofline is the faster of NumPy's copy and fastact's own threaded one
     rows = _bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
