@@ -185,16 +185,23 @@ def _kernel_decls(reg) -> list[str]:
     return lines
 
 
+def kernel_call(u: UfuncSpec, t: str) -> tuple[str, str]:
+    """(C type of the value inputs, C expression) that dtype t's loop computes
+    an element with: float32 kernels take float values where the entry has
+    them (parameters stay double), everything else works in double."""
+    if t == "f" and u.expr32:
+        return "float", u.expr32
+    return "double", u.expr
+
+
 def _run_function(u: UfuncSpec, t: str) -> str:
     _, ctype, load, store = DTYPES[t]
     ins = u.inputs
     vals = [i for i in ins if i not in u.params]
-    vtype = "double"
-    if t == "f" and u.expr32:
-        # float32 kernels: float values in and out, parameters stay double
-        u = replace(u, expr=u.expr32)
-        load = store = "({})"
-        vtype = "float"
+    vtype, expr = kernel_call(u, t)
+    u = replace(u, expr=expr)
+    if vtype == "float":
+        load = store = "({})"       # float in, float out: no conversion
     args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
     lines = [
         f"cdef void _run_{u.name}_{t}({args}, char *p_out, npy_intp s_out, "

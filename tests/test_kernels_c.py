@@ -53,7 +53,6 @@ X = np.array([np.nan] + _MAGNITUDES + [-m for m in _MAGNITUDES])
 #: grad_output, crossed with every x
 G = np.array([1.0, -2.5, np.nan, 0.0, -0.0, np.inf, -np.inf, 1e-300, 3e38])
 
-_CTYPE = {"d": "double", "f": "float"}
 _NP = {"d": np.float64, "f": np.float32}
 
 
@@ -102,14 +101,15 @@ def _program():
     for t in ("d", "f"):
         for name, arr in _tables(t).items():
             body = ", ".join(_c_literal(v, t) for v in arr)
-            lines.append(f"static const {_CTYPE[t]} {name}_{t}[{arr.size}] = {{{body}}};")
+            lines.append(f"static const {_codegen.DTYPES[t][1]} {name}_{t}"
+                         f"[{arr.size}] = {{{body}}};")
     lines.append("static volatile double PV[4];")
     main = ["", "int main(void) {"]
     for k, (spec, t, mode) in enumerate(CASES):
-        ct = _CTYPE[t]
+        ct = _codegen.DTYPES[t][1]
         vals = [i for i in spec.inputs if i not in spec.params]
         # float32 loops call the float32 kernel, or widen to double
-        vt, expr = ("float", spec.expr32) if t == "f" and spec.expr32 else ("double", spec.expr)
+        vt, expr = _codegen.kernel_call(spec, t)
         args = ", ".join([f"const {ct} *in{j}" for j in range(len(vals))]
                          + [f"{ct} *out", "int n"])
         lines.append(f"__attribute__((noinline)) static void k{k}({args}) {{")
