@@ -1,4 +1,4 @@
-"""Command line: ``python -m fastact {info,bench,verify,plot} ...``."""
+"""Command line: ``python -m fastact {info,bench,verify,profile,plot} ...``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ commands:
   info     version, OpenMP, threads, SIMD level, NumPy
   bench    time every activation against NumPy/SciPy (and torch, jax)
   verify   measure the error in ULP of every function against mpmath
+  profile  count instructions an element with callgrind (and torch, jax)
   plot     draw activations (needs the 'plot' extra)
 
 'python -m fastact COMMAND --help' describes each.
@@ -60,6 +61,9 @@ def main(argv=None) -> int:
     if cmd == "verify":
         from fastact import _verify
         return _verify.main(rest)
+    if cmd == "profile":
+        from fastact import _profile
+        return _profile.main(rest)
     if cmd == "plot":
         from fastact import plot
         return plot.main(rest)

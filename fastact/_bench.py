@@ -79,6 +79,16 @@ def _inputs(n, dtype, seed=0):
     return x, g
 
 
+def reference_call(act, kind, x, g, params):
+    """The NumPy/SciPy reference of one row, as a call with no arguments."""
+    ref_f, ref_d = act.reference
+    if kind == "forward":
+        return lambda: ref_f(x, **params)
+    if kind == "grad":
+        return lambda: ref_d(x, **params)
+    return lambda: g * ref_d(x, **params)
+
+
 def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         kinds=("forward", "backward"), compare=(), repeats=7, min_time=0.05,
         progress=True, stream=None, scaling=False):
@@ -119,17 +129,7 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         def ours_fresh():
             f(*args, **params)
 
-        ref_f, ref_d = act.reference
-        if kind == "forward":
-            def ref():
-                return ref_f(x, **params)
-        elif kind == "grad":
-            def ref():
-                return ref_d(x, **params)
-        else:
-            def ref():
-                return g * ref_d(x, **params)
-
+        ref = reference_call(act, kind, x, g, params)
         # the roofline: the faster of NumPy's streaming copy (or add) and the
         # same through fastact's own threaded loops
         if kind == "backward":
@@ -154,9 +154,7 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         # NumPy formula is itself only float32-accurate)
         x64, g64 = x.astype(np.float64), g.astype(np.float64)
         with np.errstate(all="ignore"):
-            want = {"forward": lambda: ref_f(x64, **params),
-                    "grad": lambda: ref_d(x64, **params),
-                    "backward": lambda: g64 * ref_d(x64, **params)}[kind]()
+            want = reference_call(act, kind, x64, g64, params)()
         tol = 1e-6 if dname == "float32" else 1e-12
         with np.errstate(invalid="ignore"):
             ok = np.allclose(out.astype(np.float64), want, rtol=tol, atol=tol * 1e-3,
