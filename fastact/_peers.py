@@ -20,6 +20,8 @@ peer is given its best chance:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -205,6 +207,16 @@ class TorchPeer:
         with calls[3]():
             return calls[1]().detach().numpy()
 
+    def compared_call(self, act, kind, x, g, params):
+        """(call, context) of what the bench compares with fastact's out= call:
+        ATen's out= variant where it has one, else a fresh output; the call
+        runs inside the context (the grad mode it needs).  None if absent."""
+        calls = self._calls(act, kind, x, g, params)
+        if calls is None:
+            return None
+        call_out, call_fresh, has_out, grad_mode = calls
+        return (call_out if has_out else call_fresh), grad_mode
+
     def time_call(self, act, kind, x, g, params, best_time, min_time, repeats):
         calls = self._calls(act, kind, x, g, params)
         if calls is None:
@@ -281,6 +293,12 @@ class JaxPeer:
         """What the timed call computes, as a NumPy array (for the tests)."""
         call = self._call(act, kind, x, g, params)
         return None if call is None else np.asarray(call())
+
+    def compared_call(self, act, kind, x, g, params):
+        """(call, context) of what the bench times: the jit-compiled function
+        with a fresh output (JAX cannot write into a given array)."""
+        call = self._call(act, kind, x, g, params)
+        return None if call is None else (call, contextlib.nullcontext)
 
     def time_call(self, act, kind, x, g, params, best_time, min_time, repeats):
         call = self._call(act, kind, x, g, params)

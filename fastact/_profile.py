@@ -1,34 +1,38 @@
 """``python -m fastact profile``: instructions an element, counted by callgrind.
 
 Wall-clock ratios on a shared machine swing from minute to minute; the number
-of instructions a kernel executes does not.  For every row (activation, kind,
-dtype) this runs, on one thread, fastact, the peers (``--compare torch,jax``)
-and the NumPy/SciPy reference under valgrind's callgrind, counts the
-instructions of one call at two sizes, and prints
+of instructions a kernel executes hardly moves.  For every row (activation,
+kind, dtype) this runs, on one thread, fastact, the peers (``--compare
+torch,jax``) and the NumPy/SciPy reference under valgrind's callgrind, counts
+the instructions of one call at two sizes, and prints
 
 * instructions an element: the difference of the two counts over the
   difference of the sizes, so what a call costs whatever its size (Python,
   NumPy's dispatch, an allocation) drops out;
 * fastact's cost of a call (the count at the small size less its elements'
-  share), next to that of the cheapest NumPy ufunc call of the same shape:
-  ``np.negative(x, out=o)`` for one input, ``np.add(g, x, out=o)`` for two
-  (the ``numpy`` columns).
+  share and less what the counting itself costs), next to that of the
+  cheapest NumPy ufunc call of the same shape: ``np.negative(x, out=o)`` for
+  one input, ``np.add(g, x, out=o)`` for two (the ``numpy`` columns).
 
 How it counts: callgrind starts with instrumentation off; a small C library
 compiled on the spot (it needs ``valgrind/callgrind.h``) switches it on just
 before a call and off just after, and dumps the count under a label the parent
-reads back.  Callgrind runs every thread on one core and counts them all, so
-fastact and PyTorch run one thread and XLA is told to.  The counts are the
-same on every run of the same build: compare rows across commits with them.
-Valgrind hides AVX-512 from the program, so fastact runs its AVX2 kernels
-there (or the level ``FASTACT_SIMD`` names).
+reads back.  Callgrind runs every thread on one core and counts them all:
+fastact and PyTorch run one thread, and whatever XLA's own threads do for a
+JAX call is counted with it.  Hash randomization is off and the garbage
+collector paused, so a rerun of the same build gives the same counts to a few
+instructions: compare rows across commits with them.  Valgrind hides AVX-512
+from the program, so fastact runs its AVX2 kernels there (or the level
+``FASTACT_SIMD`` names).  JAX compiles each row at each size under valgrind:
+``--compare jax`` takes about half an hour for the whole registry.
 """
-
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -92,9 +96,10 @@ def per_element(counts, sizes):
                   default=0)
     rows = {}
     for label, total in counts.items():
-        if label.startswith(HARNESS):
-            continue
-        name, kind, dtype, tool, n = label.split("|")
+        parts = label.split("|")
+        if len(parts) != 5:
+            continue            # the harness, or a dump this module did not label
+        name, kind, dtype, tool, n = parts
         if int(n) != lo:
             continue
         high = counts.get(_label(name, kind, dtype, tool, hi))
@@ -146,11 +151,14 @@ def _child(a) -> int:
     from . import _bench, _peers, _threads
 
     helper = ctypes.CDLL(a.helper)
+    helper.fa_prof_start.restype = helper.fa_prof_stop.restype = None
     helper.fa_prof_stop.argtypes = [ctypes.c_char_p]
     _threads.set_num_threads(1)
     tools = a.tools.split(",")
     peers = _peers.make([t for t in tools if t in ("torch", "jax")], 1)
-    from . import reference  # noqa: F401  (imported outside the counts)
+    if "reference" in tools:
+        from . import reference  # noqa: F401  (SciPy imported outside the counts)
+    gc.disable()        # no collection inside a counted call
 
     # what counting costs: the ctypes calls around a call that does nothing
     for i in range(3):
@@ -158,7 +166,7 @@ def _child(a) -> int:
     acts = [_registry.ACTIVATIONS[s] for s in a.only.split(",")]
     sizes = [int(s) for s in a.sizes.split(",")]
     kinds, dtypes = a.kinds.split(","), a.dtypes.split(",")
-    bar = _bench.Progress(len(acts) * len(kinds) * len(dtypes), stream=sys.stdout,
+    bar = _bench.Progress(len(acts) * len(kinds) * len(dtypes),
                           enabled=not a.no_progress)
     for act in acts:
         params = act.typical_params
@@ -170,19 +178,23 @@ def _child(a) -> int:
                     out = np.empty_like(x)
                     f = getattr(act, kind)
                     args = (g, x) if kind == "backward" else (x,)
+                    # as a user calls it: parameters left at their defaults
+                    kw = {} if act.has_defaults else params
                     calls = {
-                        "fastact": lambda: f(*args, **params, out=out),
+                        "fastact": lambda: f(*args, **kw, out=out),
                         "reference": _bench.reference_call(act, kind, x, g, params),
                         "numpy": ((lambda: np.add(g, x, out=out)) if kind == "backward"
                                   else (lambda: np.negative(x, out=out))),
                     }
                     for tool in tools:
-                        call, context = calls.get(tool), None
                         if tool in peers:
-                            call, context = _peer_call(peers[tool], act, kind, x, g, params)
-                        if call is None:
+                            got = peers[tool].compared_call(act, kind, x, g, params)
+                        else:
+                            got = calls[tool], contextlib.nullcontext
+                        if got is None:
                             continue
-                        with context() if context else contextlib.nullcontext():
+                        call, context = got
+                        with context():
                             call()          # twice first: lazy set-up, JIT, page faults
                             call()
                             _count(helper, call, _label(act.name, kind, dname, tool, n))
@@ -199,28 +211,17 @@ def _count(helper, call, label):
     stop(label)
 
 
-def _peer_call(peer, act, kind, x, g, params):
-    """(call, context) as the bench times the peer: PyTorch with out= where
-    ATen has it, JAX jit-compiled with a fresh output."""
-    if peer.name == "torch":
-        calls = peer._calls(act, kind, x, g, params)
-        if calls is None:
-            return None, None
-        call_out, call_fresh, has_out, grad_mode = calls
-        return (call_out if has_out else call_fresh), grad_mode
-    return peer._call(act, kind, x, g, params), None
-
-
 # ---- the command ------------------------------------------------------------------
 
-def _compile_helper(directory) -> str:
+def compile_helper(directory) -> str:
+    """Build the client-request library in ``directory``; its path."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         raise ProfileError("no C compiler (cc, gcc or $CC) to build the callgrind helper")
     src, lib = os.path.join(directory, "helper.c"), os.path.join(directory, "helper.so")
     with open(src, "w") as f:
         f.write(HELPER_C)
-    res = subprocess.run(cc.split() + ["-O1", "-shared", "-fPIC", "-o", lib, src],
+    res = subprocess.run(shlex.split(cc) + ["-O1", "-shared", "-fPIC", "-o", lib, src],
                          capture_output=True, text=True)
     if res.returncode != 0:
         raise ProfileError("could not build the callgrind helper (is valgrind's "
@@ -228,19 +229,27 @@ def _compile_helper(directory) -> str:
     return lib
 
 
-def profile(only, kinds, dtypes, tools, sizes=DEFAULT_SIZES, stream=None,
-            progress=False):
-    """Run the rows under callgrind; return (rows, valgrind's stderr tail)."""
+def profile(only, kinds, dtypes, tools, sizes=DEFAULT_SIZES, progress=False,
+            timeout=None):
+    """Run the rows under callgrind (progress on stderr); return the rows of
+    :func:`per_element`."""
+    import fastact
+
     valgrind = shutil.which("valgrind")
     if not valgrind:
         raise ProfileError("valgrind is not installed (Debian: apt install valgrind)")
+    sizes = sorted(int(n) for n in sizes)
     with tempfile.TemporaryDirectory(prefix="fastact-profile-") as tmp:
-        helper = _compile_helper(tmp)
-        env = dict(os.environ)
+        helper = compile_helper(tmp)
+        # the child imports the fastact this process runs, from a neutral directory
+        where = os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))
+        env = dict(os.environ, PYTHONHASHSEED="0",
+                   PYTHONPATH=where + os.pathsep + os.environ.get("PYTHONPATH", ""))
         if "jax" in tools:
-            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
-                                "false intra_op_parallelism_threads=1").strip()
-        cmd = [valgrind, "--tool=callgrind", "--instr-atstart=no",
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "")
+                                + " --xla_cpu_multi_thread_eigen=false").strip()
+        log = os.path.join(tmp, "valgrind.log")
+        cmd = [valgrind, "--tool=callgrind", "--instr-atstart=no", f"--log-file={log}",
                f"--callgrind-out-file={os.path.join(tmp, 'callgrind.out')}",
                sys.executable, "-m", "fastact", "profile", "--child", "--helper", helper,
                "--only", ",".join(only), "--kinds", ",".join(kinds),
@@ -248,12 +257,19 @@ def profile(only, kinds, dtypes, tools, sizes=DEFAULT_SIZES, stream=None,
                "--sizes", ",".join(str(n) for n in sizes)]
         if not progress:
             cmd.append("--no-progress")
-        res = subprocess.run(cmd, env=env, stdout=stream or sys.stdout,
-                             stderr=subprocess.PIPE, text=True)
-        if res.returncode != 0:
-            raise ProfileError("the program under callgrind failed:\n"
-                               + "\n".join(res.stderr.strip().splitlines()[-20:]))
-        return per_element(read_counts(tmp), sizes)
+        try:
+            res = subprocess.run(cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
+                                 timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise ProfileError(f"callgrind took more than {timeout} s") from exc
+        counts = read_counts(tmp)
+        if res.returncode != 0 or not any(k.startswith(HARNESS) for k in counts):
+            with open(log, errors="replace") as f:
+                tail = f.read().strip().splitlines()[-20:]
+            raise ProfileError(f"the program under callgrind failed (exit {res.returncode}"
+                               ", or it counted nothing: is sys.executable a script?):\n"
+                               + "\n".join(tail))
+        return per_element(counts, sizes)
 
 
 def main(argv=None) -> int:
@@ -280,18 +296,23 @@ def main(argv=None) -> int:
     if a.child:
         return _child(a)
 
-    names = [s for s in a.only.split(",") if s] or list(_registry.ACTIVATIONS)
+    names = list(dict.fromkeys(s for s in a.only.split(",") if s)) or list(
+        _registry.ACTIVATIONS)
     unknown = sorted(set(names) - set(_registry.ACTIVATIONS))
     if unknown:
         p.error(f"unknown activation(s) {unknown}")
-    kinds = [s for s in a.kinds.split(",") if s]
+    kinds = list(dict.fromkeys(s for s in a.kinds.split(",") if s))
     bad = sorted(set(kinds) - {"forward", "grad", "backward"})
     if bad:
         p.error(f"unknown kind(s) {bad}: forward, grad, backward")
     sizes = sorted({int(float(s)) for s in a.sizes.split(",") if s})
     if len(sizes) != 2:
         p.error("--sizes takes two sizes, e.g. 1000,100000")
-    peers = [s for s in a.compare.split(",") if s]
+    dtypes = list(dict.fromkeys(s for s in a.dtypes.split(",") if s))
+    bad = sorted(set(dtypes) - {"float32", "float64"})
+    if bad or not dtypes:
+        p.error(f"--dtypes takes float32 and/or float64, not {bad}")
+    peers = list(dict.fromkeys(s for s in a.compare.split(",") if s))
     bad = sorted(set(peers) - {"torch", "jax"})
     if bad:
         p.error(f"unknown peer(s) {bad}: torch, jax")
@@ -299,10 +320,10 @@ def main(argv=None) -> int:
     print(f"callgrind, one thread, sizes {sizes[0]:,} and {sizes[1]:,}: "
           "instructions an element; numpy: np.negative(x, out=o), np.add(g, x, "
           "out=o) for a backward; "
-          "/call: the instructions of a call beyond its elements", flush=True)
+          "/call: the instructions of a call beyond its elements and beyond "
+          "the counting's own", flush=True)
     try:
-        rows = profile(names, kinds, a.dtypes.split(","), tools, sizes,
-                       progress=not a.no_progress)
+        rows = profile(names, kinds, dtypes, tools, sizes, progress=not a.no_progress)
     except ProfileError as exc:
         print(f"fastact profile: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import subprocess_env
 
 from fastact import _profile
 
@@ -34,10 +35,11 @@ def test_counts_become_instructions_an_element(tmp_path):
     # the harness alone: the least of its counts comes off every call's cost
     _dump(tmp_path, 11, "harness|0", 2_500)
     _dump(tmp_path, 12, "harness|1", 2_000)
+    _dump(tmp_path, 13, "something else", 7)
     with open(os.path.join(tmp_path, "helper.c"), "w") as f:
         f.write("totals: 5\n")
     counts = _profile.read_counts(tmp_path)
-    assert len(counts) == 11 and counts["gelu|forward|float32|fastact|1000"] == 34_000
+    assert len(counts) == 12 and counts["gelu|forward|float32|fastact|1000"] == 34_000
     rows = _profile.per_element(counts, (101_000, 1000))
     # registry order: relu before gelu
     assert [r["name"] for r in rows] == ["relu", "gelu"]
@@ -57,35 +59,41 @@ def test_counts_become_instructions_an_element(tmp_path):
     assert table.splitlines()[2].split()[5] == "-"
 
 
-def test_cli_rejects_what_it_cannot_count(capsys):
-    assert subprocess.run([sys.executable, "-m", "fastact", "profile", "--only", "nope"],
-                          capture_output=True).returncode == 2
-    assert subprocess.run([sys.executable, "-m", "fastact", "profile", "--sizes", "1000"],
-                          capture_output=True).returncode == 2
-    assert subprocess.run([sys.executable, "-m", "fastact", "profile", "--compare", "mx"],
-                          capture_output=True).returncode == 2
+@pytest.mark.parametrize("args", [["--only", "nope"], ["--sizes", "1000"],
+                                  ["--compare", "mx"], ["--dtypes", "float16"],
+                                  ["--kinds", "forwards"]])
+def test_cli_rejects_what_it_cannot_count(args, tmp_path):
+    res = subprocess.run([sys.executable, "-m", "fastact", "profile", *args],
+                         capture_output=True, text=True, cwd=tmp_path, env=subprocess_env())
+    assert res.returncode == 2 and "error" in res.stderr
 
 
-def _can_profile():
+def _can_profile(tmp):
     if not shutil.which("valgrind"):
         return False
-    cc = shutil.which("cc") or shutil.which("gcc")
-    return bool(cc) and os.path.exists("/usr/include/valgrind/callgrind.h")
+    try:
+        _profile.compile_helper(str(tmp))
+    except _profile.ProfileError:
+        return False
+    return True
 
 
-@pytest.mark.skipif(not _can_profile(), reason="needs valgrind, callgrind.h and a C compiler")
-def test_callgrind_counts_the_kernels():
-    rows = _profile.profile(["relu", "gelu"], ["forward", "backward"], ["float32"],
-                            ["fastact", "numpy"], sizes=(1_000, 20_000),
-                            stream=subprocess.DEVNULL)
+def test_callgrind_counts_the_kernels(tmp_path):
+    if not _can_profile(tmp_path):
+        pytest.skip("needs valgrind, valgrind/callgrind.h and a C compiler")
+    rows = _profile.profile(["relu", "gelu", "leaky_relu"], ["forward", "backward"],
+                            ["float32"], ["fastact", "numpy"], sizes=(1_000, 20_000),
+                            timeout=300)
     by = {(r["name"], r["kind"]): r for r in rows}
-    assert set(by) == {("relu", "forward"), ("relu", "backward"),
-                       ("gelu", "forward"), ("gelu", "backward")}
+    assert set(by) == {(a, k) for a in ("relu", "gelu", "leaky_relu")
+                       for k in ("forward", "backward")}
     relu, gelu = by["relu", "forward"], by["gelu", "forward"]
     # relu is a compare and a select on eight lanes; GELU an exponential and a
     # rational function on four
     assert 0.1 < relu["fastact"] < 4
     assert gelu["fastact"] > 4 * relu["fastact"]
-    # a fastact call costs what a NumPy call costs beyond its elements
+    # beyond its elements, a fastact ufunc call costs about what a NumPy ufunc
+    # call costs; a parameterized function adds its Python front end
     for r in rows:
-        assert r["fastact_call"] < 3 * r["numpy_call"], r
+        bound = 2.5 if r["name"] == "leaky_relu" else 1.5
+        assert 0 < r["fastact_call"] < bound * r["numpy_call"], r
