@@ -24,7 +24,7 @@ collector paused, so a rerun of the same build gives the same counts to a few
 instructions: compare rows across commits with them.  Valgrind hides AVX-512
 from the program, so fastact runs its AVX2 kernels there (or the level
 ``FASTACT_SIMD`` names).  JAX compiles each row at each size under valgrind:
-``--compare jax`` takes about half an hour for the whole registry.
+``--compare jax`` takes about 40 minutes for the whole registry.
 """
 from __future__ import annotations
 

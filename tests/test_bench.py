@@ -84,13 +84,23 @@ def test_targets_count_the_rows_that_meet_each_one():
 
 
 def test_roofline_is_at_least_as_fast_as_numpy_copy():
-    # the roofline is the faster of NumPy's copy and fastact's own threaded one
-    rows = _bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
-                      kinds=("forward",), repeats=3, min_time=0.005, progress=False)
+    # the roofline is the faster of NumPy's copy and fastact's own threaded
+    # one, so it is not slower than NumPy's copy timed next to it.  Two
+    # timings taken one after the other differ by up to 2x on a loaded machine
+    # (this check failed once in CI while another test suite ran on the same
+    # two cores), so it passes when any of five attempts holds.
     x = np.ones(1 << 18)
     out = np.empty_like(x)
-    numpy_copy, _ = _bench.best_time(lambda: np.copyto(out, x), 0.005, 3)
-    assert rows[0]["roofline"] <= numpy_copy * 1.5
+    ratios = []
+    for _ in range(5):
+        rows = _bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
+                          kinds=("forward",), repeats=3, min_time=0.005,
+                          progress=False)
+        numpy_copy, _ = _bench.best_time(lambda: np.copyto(out, x), 0.005, 3)
+        ratios.append(rows[0]["roofline"] / numpy_copy)
+        if ratios[-1] <= 1.5:
+            break
+    assert min(ratios) <= 1.5, ratios
 
 
 def test_unknown_names_are_errors():
