@@ -181,7 +181,7 @@ def _child(a) -> int:
                     # as a user calls it: parameters left at their defaults
                     kw = {} if act.has_defaults else params
                     calls = {
-                        "fastact": lambda: f(*args, **kw, out=out),
+                        "fastact": _bench.user_call(f, args, kw, out),
                         "reference": _bench.reference_call(act, kind, x, g, params),
                         "numpy": ((lambda: np.add(g, x, out=out)) if kind == "backward"
                                   else (lambda: np.negative(x, out=out))),

@@ -16,6 +16,28 @@ def test_best_time_reports_best_and_median():
     assert len(calls) >= 2 + 3
 
 
+def test_user_call_passes_what_it_is_given_without_unpacking():
+    seen = []
+
+    def f(*args, **kw):
+        seen.append((args, kw))
+
+    x, g, o = np.ones(3), np.zeros(3), np.empty(3)
+    _bench.user_call(f, (g, x), {"alpha": 2.0}, o)()
+    _bench.user_call(f, (x,), {})()
+    assert seen[0][0] == (g, x) and seen[0][1] == {"alpha": 2.0, "out": o}
+    assert seen[1][0] == (x,) and seen[1][1] == {}
+    # written out: no *args/**kwargs unpacking (CALL_FUNCTION_EX) in the timed call
+    import dis
+    ops = {i.opname for i in dis.get_instructions(_bench.user_call(f, (g, x), {"a": 1}, o))}
+    assert "CALL_FUNCTION_EX" not in ops and "DICT_MERGE" not in ops
+    # the ufunc writes into out exactly as fastact.elu(x, alpha=2.0, out=o) would
+    x = np.linspace(-3, 3, 11)
+    want = fastact.elu(x, alpha=2.0)
+    _bench.user_call(fastact.elu, (x,), {"alpha": 2.0}, o := np.empty_like(x))()
+    assert np.array_equal(o, want)
+
+
 def test_run_times_every_kind_and_agrees_with_the_reference():
     rows = _bench.run(only=["gelu", "leaky_relu"], sizes=(2000,), dtypes=("float32",),
                       kinds=("forward", "grad", "backward"), repeats=2,
