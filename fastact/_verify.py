@@ -239,20 +239,20 @@ def _comparisons(names):
     for name in names:
         if name == "numpy":
             out["numpy"] = textbook
-        elif name == "torch":
+        elif name in ("torch", "jax"):
             from . import _peers, _threads
 
-            peer = _peers.make(["torch"], _threads.get_num_threads())["torch"]
+            peer = _peers.make([name], _threads.get_num_threads())[name]
 
-            def torch_values(act, kind, x, g, params, peer=peer):
+            def peer_values(act, kind, x, g, params, peer=peer):
                 if x.dtype == np.float16:
                     return None
                 k = "forward" if kind == "forward" else "backward"
                 return peer.values(act, k, x, g, params)
-            out["torch"] = torch_values
+            out[name] = peer_values
         else:
             raise SystemExit(f"fastact verify: unknown comparison {name!r} "
-                             "(numpy, torch)")
+                             "(numpy, torch, jax)")
     return out
 
 
@@ -399,7 +399,8 @@ def main(argv=None) -> int:
                    help="only the default parameters")
     p.add_argument("--compare", default="",
                    help="also measure, on the same points: numpy (the textbook "
-                        "one-line formula), torch (PyTorch CPU, from the bench extra)")
+                        "one-line formula), torch (PyTorch CPU), jax (JAX CPU, "
+                        "jit); torch and jax come from the bench extra")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     only = [s for s in a.only.split(",") if s] or None
