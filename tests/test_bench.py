@@ -149,7 +149,7 @@ def test_peer_computes_the_same_function(peer_name, kind, act):
     x = rng.uniform(-5, 5, 999)
     x = x[np.all(np.abs(x[:, None] - np.asarray(act.kinks or [99.0])) > 1e-3, axis=1)]
     g = rng.standard_normal(x.size)
-    params = _bench._params(act)
+    params = act.typical_params
     got = peer.values(act, kind, x, g, params)
     assert got is not None
     want = {"forward": lambda: act.forward(x, **params),

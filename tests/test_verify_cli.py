@@ -29,6 +29,7 @@ def test_verify_rejects_unknown_names(capsys):
         _verify.run(only=["relu"], dtypes=("float16",), compare=("matlab",))
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("peer", ["torch", "jax"])
 def test_verify_measures_a_peer_on_the_same_points(peer, capsys):
     """--compare torch / jax: the peer's column is measured, not echoed.  JAX
