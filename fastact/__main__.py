@@ -31,9 +31,21 @@ def info() -> int:
     print(f"SIMD: {_ufuncs.SIMD_LEVEL} (built: {', '.join(_ufuncs.SIMD_BUILT)}; "
           f"FASTACT_SIMD forces one)")
     print(f"NumPy: {np.__version__}")
+    print(f"clock: {_clock_text()}")
     print(f"activations: {len(fastact.ACTIVATIONS)} "
           f"({', '.join(fastact.ACTIVATIONS)})")
     return 0
+
+
+def _clock_text() -> str:
+    """What one core runs at, measured (the nominal clock of /proc/cpuinfo is
+    not what a busy core runs at)."""
+    from fastact import _cpu
+
+    ghz = _cpu.clock_ghz()
+    if ghz is None:
+        return "not measured here (no dependent-add chain for this CPU)"
+    return f"about {ghz:.1f} GHz (a chain of dependent integer adds on one core)"
 
 
 def _openmp_runtime() -> str:

@@ -368,9 +368,13 @@ def main(argv=None) -> int:
         _threads.set_num_threads(a.threads)
     import fastact
 
+    from fastact import _cpu
+
+    ghz = _cpu.clock_ghz()
+    clock = "" if ghz is None else f", cores at about {ghz:.1f} GHz"
     print(f"fastact {fastact.__version__}: {fastact.get_num_threads()} thread(s), "
           f"OpenMP {'on' if fastact.openmp_enabled() else 'off'}, "
-          f"NumPy {np.__version__}; best of {repeats} repeats")
+          f"NumPy {np.__version__}{clock}; best of {repeats} repeats")
     rows = run(only=only, sizes=sizes, dtypes=tuple(a.dtypes.split(",")),
                kinds=tuple(a.kinds.split(",")), compare=compare, repeats=repeats,
                min_time=min_time, progress=not a.no_progress, scaling=a.scaling)

@@ -131,3 +131,18 @@ def test_every_simd_level_imports_and_agrees(tmp_path):
                        env=subprocess_env(FASTACT_SIMD="sse9"), capture_output=True,
                        text=True, timeout=120)
     assert r.returncode != 0 and "FASTACT_SIMD='sse9'" in r.stderr
+
+
+def test_clock_is_measured_where_the_chain_exists():
+    """``fastact info`` and the bench header report the clock a busy core runs
+    at, from a chain of dependent adds (the cycle arithmetic of the
+    performance guide rests on it)."""
+    import platform
+
+    from fastact import _cpu
+
+    ghz = _cpu.clock_ghz(passes=2_000_000, repeats=3)
+    if platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64"):
+        assert ghz is not None and 0.3 < ghz < 8.0, ghz
+    else:
+        assert ghz is None or 0.3 < ghz < 8.0
