@@ -153,8 +153,9 @@ FA_INLINE double fa_expm1_poly_lite(double r) {
 /* e^x for x in [-700, 700] (callers clamp) */
 FA_INLINE double fa_exp_lite(double x) {
     double kd;
-    double p = fa_expm1_poly_lite(fa_exp_reduce(x, &kd));
-    double s = fa_pow2d(kd);
+    uint64_t kb;
+    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
+    double s = fa_pow2_bits(kb);
     return FA_FMA(s, p, s);
 }
 
@@ -162,8 +163,9 @@ FA_INLINE double fa_exp_lite(double x) {
  * overflow): 2^k (e^r - 1) + (2^k - 1), both terms exact */
 FA_INLINE double fa_expm1_lite(double x) {
     double kd;
-    double p = fa_expm1_poly_lite(fa_exp_reduce(x, &kd));
-    double s = fa_pow2d(kd);
+    uint64_t kb;
+    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
+    double s = fa_pow2_bits(kb);
     return FA_FMA(s, p, s - 1.0);
 }
 

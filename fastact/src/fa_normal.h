@@ -121,7 +121,7 @@ FA_INLINE double fa_npdf_mul(double x, double m) {
     double a = fabs(x);
     a = a > 40.0 ? 40.0 : a;
     double plo, p = fa_two_prod(a, a, &plo);
-    return fa_exp_mul_lo(-0.5 * p, -0.5 * plo, m * FA_INV_SQRT_2PI);
+    return fa_expn_mul_lo(0.5 * p, 0.5 * plo, m * FA_INV_SQRT_2PI);
 }
 
 /* Phi(x) */
