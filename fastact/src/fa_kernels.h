@@ -139,8 +139,9 @@ FA_K double fa_celu(double x, double alpha) {
     return x > 0.0 ? x : alpha * fa_expm1(q);
 }
 FA_K double fa_celu_grad(double x, double alpha) {
+    /* for x > 0, q = qlo = 0 and e^0 = 1 exactly: no select (see fa_elu_grad) */
     double qlo, q = fa_celu_arg(x, alpha, &qlo);
-    return x > 0.0 ? 1.0 : fa_exp_mul_lo(q, qlo, 1.0);
+    return fa_exp_mul_lo(q, qlo, 1.0);
 }
 
 /* ---- sigmoid family ----------------------------------------------------- */
