@@ -28,6 +28,9 @@ def info() -> int:
     print(f"OpenMP: {'on' if fastact.openmp_enabled() else 'off'}"
           + (f" ({_openmp_runtime()})" if fastact.openmp_enabled() else ""))
     print(f"threads: {fastact.get_num_threads()}")
+    if fastact.openmp_enabled():
+        print(f"idle workers: {_ufuncs.WAIT_POLICY}; calls back off to one "
+              f"thread while the workers are kept waiting")
     print(f"SIMD: {_ufuncs.SIMD_LEVEL} (built: {', '.join(_ufuncs.SIMD_BUILT)}; "
           f"FASTACT_SIMD forces one)")
     print(f"NumPy: {np.__version__}")

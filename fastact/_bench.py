@@ -245,7 +245,7 @@ def format_table(rows, peers=()):
     return text_table(head, lines)
 
 
-#: the speed issue's targets (2 threads): roofline ratio at the largest n, one
+#: the speed targets (2 threads): roofline ratio at the largest n, one
 #: float32 call at n = 1e3, 2 threads over 1 and the speed-up over the
 #: reference at n = 1e5 for the transcendental functions
 TARGET_ROOFLINE = 0.8
@@ -269,7 +269,7 @@ def _count(rows, value, ok, fmt):
 
 
 def targets(rows, peers=()):
-    """The speed issue's targets counted over one run's rows: a line each,
+    """The speed targets counted over one run's rows: a line each,
     with how many rows meet it and the range.  Targets whose rows the run did
     not time (a size, a peer, --scaling) are left out."""
     sizes = sorted({r["n"] for r in rows})
@@ -332,6 +332,9 @@ def text_table(head, lines):
 
 
 def main(argv=None) -> int:
+    if argv is not None and "--pipeline" in argv:
+        from . import _pipeline
+        return _pipeline.main(argv)
     p = argparse.ArgumentParser(
         prog="python -m fastact bench",
         description="Time every activation against the NumPy/SciPy reference "
@@ -353,6 +356,9 @@ def main(argv=None) -> int:
     p.add_argument("--scaling", action="store_true",
                    help="also time fastact on one thread (column 1T/NT)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--pipeline", action="store_true",
+                   help="time a dense layer's step instead (matmul + activation, "
+                        "beside other threads): see 'bench --pipeline --help'")
     a = p.parse_args(argv)
     from . import _threads
 
@@ -390,7 +396,7 @@ def main(argv=None) -> int:
              "or both with a fresh output (jax; torch where marked *: ATen has no "
              "out= variant there); vs best peer: against the faster of them."
              if compare else ""))
-    print("Targets of the speed issue, in this run:")
+    print("Targets, in this run:")
     for line in targets(rows, compare):
         print("  " + line)
     bad = [r for r in rows if not r["agrees"]]

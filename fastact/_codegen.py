@@ -16,9 +16,10 @@ The generated module holds, for every ufunc derived from
   already in memory, it computes blocks into a stack buffer and writes them
   out with streaming stores (``fa_nt_store`` in ``src/fa_runtime.h``),
   otherwise it is ``_run_`` itself;
-* ``_loop_<ufunc>_<t>``: the NumPy inner loop, which runs serially below the
-  function's threshold and otherwise splits the run across OpenMP threads
-  with ``prange``.
+* ``_span_<ufunc>_<t>``: elements ``[lo, lo + cnt)`` of a NumPy call;
+* ``_loop_<ufunc>_<t>``: the NumPy inner loop, which hands its span function
+  to ``fa_drive`` (``src/fa_runtime.h``): serial below the function's
+  threshold, otherwise in chunks over OpenMP threads.
 
 Only the standard library is used here, so setup.py can run it before NumPy or
 Cython are importable.
@@ -286,9 +287,7 @@ cdef void _chunk_{u.name}_{t}({args}, char *p_out, npy_intp s_out, npy_intp n,
 
 def _loop_function(u: UfuncSpec, t: str) -> str:
     nargs = u.nin + 1
-    call = ", ".join(f"args[{k}], steps[{k}]" for k in range(nargs))
-    call_off = ", ".join(f"args[{k}] + lo * steps[{k}], steps[{k}]"
-                         for k in range(nargs))
+    at = ", ".join(f"args[{k}] + lo * steps[{k}], steps[{k}]" for k in range(nargs))
     # bytes the call reads and writes (parameters are broadcast scalars or as
     # many doubles as elements; count them as read)
     size = ITEMSIZE[t]
@@ -296,37 +295,20 @@ def _loop_function(u: UfuncSpec, t: str) -> str:
     # loops that never stream call the run directly (no _chunk_ for them)
     run = f"_chunk_{u.name}_{t}" if u.stream else f"_run_{u.name}_{t}"
     tail = ", stream" if u.stream else ""
-    stream = (f"    cdef int stream = fa_nt_worth(n * {moved}, "
-              f"args[{u.nin}] + (n // 2) * steps[{u.nin}])\n" if u.stream else "")
+    stream = (f"fa_nt_worth(n * {moved}, args[{u.nin}] + (n // 2) * steps[{u.nin}])"
+              if u.stream else "0")
     sig = "".join("d" if i in u.params else t for i in u.inputs) + t
     return f"""\
+cdef void _span_{u.name}_{t}(char **args, const npy_intp *steps, npy_intp lo,
+        npy_intp cnt, int stream) noexcept nogil:
+    {run}({at}, cnt{tail})
+
+
 cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
         void *data) noexcept nogil:
     cdef npy_intp n = dims[0]
-    cdef int nt = _threads_for(n, {u.threshold})
-{stream}    cdef npy_intp per, b, lo, cnt
-    cdef int flags = 0
-    cdef int before = fa_fe_test()
-    fa_fe_clear()
-    if nt <= 1:
-        {run}({call}, n{tail})
-        flags = fa_fe_audit(fa_fe_test(), args, steps, 0, n, {u.nin}, b"{sig}")
-        fa_fe_clear()
-        fa_fe_raise(before | flags)
-        return
-    per = ((n + nt - 1) // nt + 63) // 64 * 64
-    for b in prange(nt, num_threads=nt, schedule="static"):
-        lo = b * per
-        cnt = n - lo
-        if cnt > per:
-            cnt = per
-        if cnt > 0:
-            fa_fe_clear()
-            {run}({call_off}, cnt{tail})
-            flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, {u.nin},
-                                 b"{sig}")
-            fa_fe_clear()
-    fa_fe_raise(before | flags)
+    fa_drive(_span_{u.name}_{t}, args, steps, n, _threads_for(n, {u.threshold}),
+             {stream}, {u.nin}, b"{sig}")
 """
 
 
@@ -358,7 +340,6 @@ HEADER = '''\
 SIMD_LEVEL = "{level}"
 
 cimport numpy as cnp
-from cython.parallel cimport prange
 from numpy cimport npy_intp, npy_uint16
 
 cnp.import_array()
@@ -381,6 +362,15 @@ cdef extern from "fa_runtime.h":
     int fa_nt_available() noexcept nogil
     npy_intp fa_get_nt_min_bytes() noexcept nogil
     void fa_set_nt_min_bytes(npy_intp) noexcept nogil
+    ctypedef void (*fa_span_fn)(char **, const npy_intp *, npy_intp, npy_intp,
+                                int) noexcept nogil
+    void fa_drive(fa_span_fn, char **, const npy_intp *, npy_intp, int, int, int,
+                  const char *) noexcept nogil
+    int fa_par_allowed() noexcept nogil
+    void fa_par_report(long long, long long, int) noexcept nogil
+    long long fa_par_used, fa_par_adaptive, fa_par_regions, fa_par_late
+    long long fa_par_skipped, fa_par_chunks, fa_par_worker_chunks
+    long long fa_par_until_ns, fa_par_backoff_ns
 
 cdef extern from "fa_ufunc.h":
     void fa_set_type_resolver(object)
@@ -398,19 +388,17 @@ cdef int _requested = 0
 # set in a child process forked after this process ran a parallel region:
 # libgomp's thread pool does not survive fork() (GCC bugs 58378, 60035)
 cdef int _serial_only = 0
-cdef int _parallel_used = 0
 
 
 cdef inline int _threads_for(npy_intp n, npy_intp threshold) noexcept nogil:
-    global _parallel_used
     cdef int nt
     if n < threshold or _serial_only:
         return 1
     nt = fa_get_tl_threads()
     if nt <= 0:
         nt = _requested if _requested > 0 else fa_omp_max_threads()
-    if nt > 1:
-        _parallel_used = 1
+    if nt > 1 and not fa_par_allowed():
+        return 1
     return nt
 
 
@@ -442,12 +430,38 @@ def openmp_enabled():
 
 
 def _parallel_was_used():
-    return bool(_parallel_used)
+    return bool(fa_par_used)
+
+
+def _parallel_stats():
+    """What the parallel driver did in this process (fa_drive in
+    src/fa_runtime.h): regions run, regions whose workers came late, calls run
+    serially while backing off, chunks in all and chunks the workers took."""
+    return dict(regions=fa_par_regions, late=fa_par_late, skipped=fa_par_skipped,
+                chunks=fa_par_chunks, worker_chunks=fa_par_worker_chunks,
+                backoff_ns=fa_par_backoff_ns)
+
+
+def _set_adaptive(bint on):
+    """Back off after contended calls (the default), or never (tests that need
+    the workers to run); returns the previous setting."""
+    global fa_par_adaptive, fa_par_until_ns, fa_par_backoff_ns
+    old = bool(fa_par_adaptive)
+    fa_par_adaptive = on
+    fa_par_until_ns = 0
+    fa_par_backoff_ns = 0
+    return old
+
+
+def _par_report(long long worker_chunks, long long nchunks, int nt):
+    """Report a parallel call as the driver does (for the tests of the
+    back-off: how many of nchunks chunks the workers took)."""
+    fa_par_report(worker_chunks, nchunks, nt)
 
 
 def _after_fork_in_child(bint parent_had_threads):
     global _serial_only
-    if _parallel_used or parent_had_threads:
+    if fa_par_used or parent_had_threads:
         _serial_only = 1
 
 

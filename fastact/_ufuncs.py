@@ -6,10 +6,22 @@ The same generated loops are compiled once per instruction-set level
 the best one the CPU supports is imported here. ``FASTACT_SIMD`` forces a level
 (for tests and bug reports); asking for one the CPU cannot run is an error
 rather than a crash.
+
+Loading the module loads the OpenMP runtime.  GNU libgomp reads how its idle
+workers wait from the environment, once, when it is loaded; its default is
+to spin for milliseconds after every parallel region, taking a core from
+whatever the process does next (a NumPy matmul on OpenBLAS's threads, say).
+When libgomp is not loaded yet and neither ``OMP_WAIT_POLICY`` nor
+``GOMP_SPINCOUNT`` is set, fastact sets ``GOMP_SPINCOUNT`` for the moment of
+loading it and then removes it again, so fastact's workers spin for tens of
+microseconds (enough to catch back-to-back calls) and then sleep.  Other
+OpenMP runtimes in the process (PyTorch's, scikit-learn's bundled copies)
+load with their own settings.
 """
 
 import importlib
 import os
+import sys
 
 from . import _cpu
 
@@ -48,6 +60,39 @@ def _choose():
 
 SIMD_LEVEL = _choose()
 SIMD_BUILT = tuple(_available())
-_module = importlib.import_module(f"{__name__}_{SIMD_LEVEL}")
+#: the spin count fastact gives libgomp's idle workers (iterations of a pause
+#: loop, about 10-60 us here); libgomp's own default is 300,000
+SPIN_COUNT = 1000
+
+
+def _libgomp_loaded():
+    try:
+        with open("/proc/self/maps") as f:
+            return any("/libgomp.so" in line for line in f)
+    except OSError:
+        return True  # cannot tell: leave the runtime's setting alone
+
+
+def _load(name):
+    """Import the compiled module, with a short libgomp spin where fastact is
+    the first to load the runtime (see the module docstring); returns the
+    module and a sentence on the wait policy for `fastact info`."""
+    user = [v for v in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if v in os.environ]
+    if user:
+        return importlib.import_module(name), "from the environment (" + ", ".join(
+            f"{v}={os.environ[v]}" for v in user) + ")"
+    if not sys.platform.startswith("linux") or _libgomp_loaded():
+        return importlib.import_module(name), "the OpenMP runtime's default"
+    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    try:
+        module = importlib.import_module(name)
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+    if _libgomp_loaded():
+        return module, f"GOMP_SPINCOUNT={SPIN_COUNT} (set by fastact)"
+    return module, "the OpenMP runtime's default"
+
+
+_module, WAIT_POLICY = _load(f"{__name__}_{SIMD_LEVEL}")
 globals().update({k: v for k, v in vars(_module).items()
                   if not k.startswith("__")})

@@ -21,7 +21,7 @@ and with random grad_output in [-2, 2] (``backward``); the latter is measured
 against round(g * r') with r' the exact derivative, so it counts the one
 product rounding.
 
-Bounds (the accuracy issue): float16 <= 1 ULP over all 65,536 inputs; float32
+Bounds: float16 <= 1 ULP over all 65,536 inputs; float32
 <= 2 ULP (exhaustively with ``--exhaustive``); float64 <= 4 ULP on a dense
 sample of at least 10**5 points a function.
 """

@@ -25,6 +25,19 @@ KINDS = ("forward", "grad", "backward")
 NAMES = tuple(ACTIVATIONS)
 
 
+@pytest.fixture
+def workers_always():
+    """Parallel calls that never back off to one thread: the workers take
+    chunks whatever the machine is doing (the tests of the threaded path)."""
+    from fastact import _ufuncs
+
+    old = _ufuncs._set_adaptive(False)
+    try:
+        yield _ufuncs
+    finally:
+        _ufuncs._set_adaptive(old)
+
+
 def param_sets(act, include_samples=True):
     """Parameter dicts to test an activation at: the defaults and samples."""
     return fastact._verify._params_list(act, include_samples)

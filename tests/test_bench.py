@@ -132,6 +132,41 @@ def test_unknown_names_are_errors():
         _bench.run(only=["nosuch"], sizes=(10,), progress=False)
 
 
+def test_pipeline_bench_times_every_setting_and_checks(capsys):
+    from fastact import _pipeline
+
+    rc = _bench.main(["--pipeline", "--layers", "16x32x64", "--dtypes", "float32",
+                      "--settings", "numpy,busy,2proc", "--no-progress"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    rows = [ln.split() for ln in out.splitlines()
+            if ln.split()[:1] in (["numpy"], ["busy"], ["2proc"])]
+    assert [(r[0], r[3]) for r in rows] == [
+        (s, k) for s in ("numpy", "busy", "2proc") for k in ("forward", "backward")]
+    assert "met:" in out
+    # the checks: default over one thread, over the parts, against PyTorch's
+    r = {"default": (1.0, 1.0), "one": (1.0, 1.0), "mm": (0.5, 0.5), "act": (0.4, 0.4)}
+    assert _pipeline.checks(r) == (1.0, 1.0 / 0.9, None, True)
+    r["default"] = (1.2, 1.2)
+    assert not _pipeline.checks(r)[3]
+    r = dict(r, default=(1.0, 1.0), torch=(0.7, 0.7), torch_mm=(0.3, 0.3),
+             torch_act=(0.3, 0.3))
+    vs_one, vs_parts, vs_torch, ok = _pipeline.checks(r)
+    assert vs_torch == pytest.approx((1.0 - 0.7) - (0.9 - 0.6)) and ok
+
+
+def test_pipeline_steps_compute_the_layer():
+    from fastact import _pipeline
+
+    for kind in ("forward", "backward"):
+        st = _pipeline.Step((8, 16, 32), "float64", kind, "silu", False, None)
+        st.step()
+        y = st.x @ st.w
+        np.testing.assert_allclose(st.y, y)
+        want = fastact.silu(y) if kind == "forward" else fastact.silu_backward(st.g, y)
+        np.testing.assert_array_equal(st.a, want)
+
+
 def _peer(name):
     # the peers come from the 'bench' extra: these tests are marked 'peers' and
     # run on purpose (python -m pytest -m peers), where it is installed

@@ -27,7 +27,7 @@ def test_openmp_is_on_in_this_build():
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_serial_and_threaded_paths_identical(act, kind, n):
+def test_serial_and_threaded_paths_identical(act, kind, n, workers_always):
     rng = np.random.default_rng(n)
     x = rng.standard_normal(n) * 5
     g = rng.standard_normal(n)
@@ -99,3 +99,128 @@ def test_fp_flags_from_worker_threads_reach_numpy():
         with fastact.threads(nt), np.errstate(over="raise"):
             with pytest.raises(FloatingPointError):
                 fastact.selu(x)
+
+
+# ---- the parallel driver: chunks, workers, back-off (fa_drive) ------------------
+
+needs_openmp = pytest.mark.skipif(
+    not fastact.openmp_enabled(), reason="a serial build has no workers")
+
+
+@needs_openmp
+def test_workers_take_chunks_and_bytes_match(workers_always):
+    u = workers_always
+    x = np.random.default_rng(1).standard_normal(1_000_003) * 8
+    with fastact.threads(1):
+        one = fastact.gelu(x)
+    before = u._parallel_stats()
+    for _ in range(20):
+        with fastact.threads(2):
+            two = fastact.gelu(x)
+        np.testing.assert_array_equal(one, two)
+    after = u._parallel_stats()
+    assert after["regions"] - before["regions"] == 20
+    # 2 threads x 8 chunks a call; some of them taken by the worker
+    assert after["chunks"] - before["chunks"] == 20 * 16
+    assert after["worker_chunks"] > before["worker_chunks"]
+    assert fastact.get_num_threads() >= 1
+
+
+@needs_openmp
+def test_backoff_after_late_workers_runs_serially_then_recovers():
+    u = fastact._ufuncs
+    x = np.random.default_rng(2).standard_normal(300_001)
+    with fastact.threads(1):
+        one = fastact.silu(x)
+    old = u._set_adaptive(True)
+    try:
+        u._set_adaptive(True)  # clears any back-off in force
+        assert u._parallel_stats()["backoff_ns"] == 0
+        # the worker took 1 of 16 chunks: late; then 0; then the caller none
+        u._par_report(1, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        u._par_report(0, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 2_000_000
+        u._par_report(16, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 4_000_000
+        for _ in range(12):
+            u._par_report(16, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 256_000_000  # the cap
+        # while backing off, a large call runs on the calling thread alone
+        # and gives the same bytes; the thread count reported is unchanged
+        before = u._parallel_stats()
+        with fastact.threads(2):
+            assert fastact.get_num_threads() == 2
+            np.testing.assert_array_equal(fastact.silu(x), one)
+        after = u._parallel_stats()
+        assert after["regions"] == before["regions"]
+        assert after["skipped"] == before["skipped"] + 1
+        # a call with even shares ends the back-off at once
+        u._par_report(8, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 0
+        u._par_report(5, 16, 2)  # 5 of a fair 8: near enough
+        assert u._parallel_stats()["backoff_ns"] == 0
+        # three threads: the workers' fair share is 16 of 24 chunks
+        u._par_report(7, 24, 3)
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+    finally:
+        u._set_adaptive(old)
+
+
+@needs_openmp
+def test_adaptive_off_never_backs_off():
+    u = fastact._ufuncs
+    old = u._set_adaptive(False)
+    try:
+        u._par_report(0, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 0
+        x = np.ones(300_001)
+        before = u._parallel_stats()["regions"]
+        with fastact.threads(2):
+            fastact.gelu(x)
+        assert u._parallel_stats()["regions"] == before + 1
+    finally:
+        u._set_adaptive(old)
+
+
+@needs_openmp
+@pytest.mark.parametrize("env, expect", [
+    ({}, "GOMP_SPINCOUNT=1000 (set by fastact)"),
+    ({"OMP_WAIT_POLICY": "active"}, "from the environment (OMP_WAIT_POLICY=active)"),
+    ({"GOMP_SPINCOUNT": "5"}, "from the environment (GOMP_SPINCOUNT=5)"),
+])
+def test_wait_policy_set_for_fastacts_runtime_only(env, expect):
+    if not env and not fastact._ufuncs._libgomp_loaded():
+        pytest.skip("this build's OpenMP runtime is not GNU libgomp")
+    code = ("import os, fastact\n"
+            "from fastact import _ufuncs\n"
+            "print(_ufuncs.WAIT_POLICY)\n"
+            "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))\n")
+    e = subprocess_env()
+    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        e.pop(k, None)
+    e.update(env)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    assert r.returncode == 0, r.stderr
+    policy, seen = r.stdout.strip().splitlines()
+    assert policy == expect
+    # the variable fastact sets is gone again; the user's are untouched
+    assert seen == f"{env.get('GOMP_SPINCOUNT')} {env.get('OMP_WAIT_POLICY')}"
+
+
+@needs_openmp
+def test_wait_policy_left_alone_when_libgomp_is_already_loaded():
+    code = ("import ctypes, ctypes.util\n"
+            "ctypes.CDLL('libgomp.so.1')\n"
+            "from fastact import _ufuncs\n"
+            "print(_ufuncs.WAIT_POLICY)\n")
+    e = subprocess_env()
+    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        e.pop(k, None)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    if r.returncode != 0 and "libgomp" in r.stderr:
+        pytest.skip("no libgomp.so.1 to load by name (not a GNU OpenMP build)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "the OpenMP runtime's default"

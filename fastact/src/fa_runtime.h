@@ -1,7 +1,8 @@
 /*
- * fa_runtime.h -- what the Cython loops need from C: OpenMP queries that also
- * compile without OpenMP, floating-point flag hand-over from worker threads,
- * and the ufunc type resolver that names the function and the dtype.
+ * fa_runtime.h -- what the generated Cython loops need from C: OpenMP queries
+ * that also compile without OpenMP, the driver that splits a loop over
+ * threads (fa_drive) and backs off when its workers are kept waiting,
+ * floating-point flag hand-over from worker threads, and streaming stores.
  */
 #ifndef FA_RUNTIME_H
 #define FA_RUNTIME_H
@@ -40,6 +41,19 @@ static int fa_omp_max_threads(void) {
     return 1;
 #endif
 }
+
+/* Relaxed atomic loads and stores of the shared counters below: several
+ * Python threads may call at once, and each value stands alone (a lost
+ * update only shifts a heuristic), so no ordering is needed. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FA_LOAD(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
+#define FA_STORE(v, x) __atomic_store_n(&(v), (x), __ATOMIC_RELAXED)
+#define FA_ADD(v, x) ((void)__atomic_fetch_add(&(v), (x), __ATOMIC_RELAXED))
+#else  /* MSVC: aligned 64-bit loads and stores are single instructions */
+#define FA_LOAD(v) (*(volatile long long *)&(v))
+#define FA_STORE(v, x) (*(volatile long long *)&(v) = (x))
+#define FA_ADD(v, x) (*(volatile long long *)&(v) += (x))
+#endif
 
 /* Floating-point flags, by design rather than by accident.
  *
@@ -234,6 +248,133 @@ static inline void fa_nt_fence(void) {
 
 static inline npy_intp fa_get_nt_min_bytes(void) { return fa_nt_min_bytes; }
 static inline void fa_set_nt_min_bytes(npy_intp b) { fa_nt_min_bytes = b; }
+
+/* Running a loop on several threads without waiting on them.
+ *
+ * A parallel call is cut into about FA_CHUNKS_PER_THREAD chunks a thread,
+ * handed out one at a time (OpenMP's dynamic schedule): the calling thread
+ * starts on the first chunk at once and keeps taking chunks until none are
+ * left, so a worker that is not running yet -- its core busy with another
+ * library's threads (OpenBLAS after a matmul, PyTorch's pool), another
+ * process, or a busy Python thread -- costs the call only its arrival at
+ * the closing barrier, never its share of the work.
+ *
+ * That arrival can still take a scheduler tick (milliseconds), and a worker
+ * woken while the other cores are busy is often put on the caller's own
+ * core, where it preempts the caller.  Each call therefore counts the chunks
+ * the calling thread and its workers took: when either side took less than
+ * half its fair share, the threads did not run side by side, and the calls
+ * that follow run on the calling thread alone for a while (1 ms after the
+ * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming),
+ * then try again.  On a quiet machine the shares stay near even and nothing
+ * backs off.  The result does not depend on any of this: every element is
+ * computed by the same kernel whichever thread takes its chunk.
+ *
+ * What the workers do between calls is libgomp's wait policy, which
+ * fastact/_ufuncs.py sets to a short spin (GOMP_SPINCOUNT) when it is the
+ * first to load the runtime, so that fastact's idle workers give their cores
+ * back to the rest of the process after tens of microseconds instead of
+ * milliseconds. */
+#define FA_CHUNKS_PER_THREAD 8
+#define FA_CHUNK_ALIGN 64          /* elements: chunks start on 64-byte lines */
+#define FA_BACKOFF_MIN_NS 1000000LL
+#define FA_BACKOFF_MAX_NS 256000000LL
+
+/* process-wide state; counters are statistics for tests and `fastact info` */
+static long long fa_par_until_ns = 0;     /* run serially until this time */
+static long long fa_par_backoff_ns = 0;   /* the next backoff after a late call */
+static long long fa_par_adaptive = 1;     /* 0: never back off (tests) */
+static long long fa_par_used = 0;         /* a parallel region ran (fork safety) */
+static long long fa_par_regions = 0, fa_par_late = 0, fa_par_skipped = 0;
+static long long fa_par_chunks = 0, fa_par_worker_chunks = 0;
+
+static inline long long fa_now_ns(void) {
+#ifdef _OPENMP
+    return (long long)(omp_get_wtime() * 1e9);
+#else
+    return 0;
+#endif
+}
+
+/* whether a call that may use nt > 1 threads should; a backed-off call
+ * costs one clock read, any other none */
+static inline int fa_par_allowed(void) {
+    long long until = FA_LOAD(fa_par_until_ns);
+    if (until == 0 || !FA_LOAD(fa_par_adaptive))
+        return 1;
+    if (fa_now_ns() < until) {
+        FA_ADD(fa_par_skipped, 1);
+        return 0;
+    }
+    return 1;
+}
+
+static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
+    long long mine = nchunks - worker_chunks;
+    int late = mine * 2 * nt < nchunks || worker_chunks * 2 * nt < nchunks * (nt - 1);
+    FA_ADD(fa_par_regions, 1);
+    FA_ADD(fa_par_chunks, nchunks);
+    FA_ADD(fa_par_worker_chunks, worker_chunks);
+    if (!late) {
+        if (FA_LOAD(fa_par_backoff_ns)) {
+            FA_STORE(fa_par_backoff_ns, 0);
+            FA_STORE(fa_par_until_ns, 0);
+        }
+        return;
+    }
+    FA_ADD(fa_par_late, 1);
+    if (!FA_LOAD(fa_par_adaptive))
+        return;
+    long long b = FA_LOAD(fa_par_backoff_ns);
+    b = b ? 2 * b : FA_BACKOFF_MIN_NS;
+    if (b > FA_BACKOFF_MAX_NS)
+        b = FA_BACKOFF_MAX_NS;
+    FA_STORE(fa_par_backoff_ns, b);
+    FA_STORE(fa_par_until_ns, fa_now_ns() + b);
+}
+
+/* one ufunc's elements [lo, lo + cnt): the generated _span_ functions */
+typedef void (*fa_span_fn)(char **args, const npy_intp *steps, npy_intp lo,
+                           npy_intp cnt, int stream);
+
+/* The body of every generated ufunc loop: run f over n elements on nt
+ * threads (serially when nt <= 1) and leave NumPy the floating-point flags a
+ * serial run would (see fa_fe_audit). */
+static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
+                     npy_intp n, int nt, int stream, int nin, const char *sig)
+{
+    int before = fa_fe_test(), flags = 0;
+    fa_fe_clear();
+    if (nt <= 1) {
+        f(args, steps, 0, n, stream);
+        flags = fa_fe_audit(fa_fe_test(), args, steps, 0, n, nin, sig);
+        fa_fe_clear();
+        fa_fe_raise(before | flags);
+        return;
+    }
+#ifdef _OPENMP
+    {
+        npy_intp per, nchunks = (npy_intp)nt * FA_CHUNKS_PER_THREAD, b;
+        long long wchunks = 0;
+        per = ((n + nchunks - 1) / nchunks + FA_CHUNK_ALIGN - 1)
+              / FA_CHUNK_ALIGN * FA_CHUNK_ALIGN;
+        nchunks = (n + per - 1) / per;
+        FA_STORE(fa_par_used, 1);
+        #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
+            reduction(|:flags) reduction(+:wchunks)
+        for (b = 0; b < nchunks; b++) {
+            npy_intp lo = b * per, cnt = n - lo < per ? n - lo : per;
+            fa_fe_clear();
+            f(args, steps, lo, cnt, stream);
+            flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, nin, sig);
+            fa_fe_clear();
+            wchunks += omp_get_thread_num() != 0;
+        }
+        fa_par_report(wchunks, (long long)nchunks, nt);
+    }
+#endif
+    fa_fe_raise(before | flags);
+}
 
 /* The floating-point control register (MXCSR on x86-64, FPCR on aarch64), for
  * the test that fastact never turns on flush-to-zero / denormals-are-zero;
