@@ -73,15 +73,24 @@ def switch_points(act):
     return sorted(set(pts))
 
 
-def float64_sample(act, n_log=40_000, n_lin=20_000, seed=0):
+def float64_sample(act, n_log=40_000, n_lin=20_000, per_binade=4, n_near0=5_000,
+                   seed=0):
     """At least 10**5 points: log-spaced magnitudes over the whole finite
-    range (both signs), the interesting span, a wide uniform band, and dense
-    probes around every kink, root and switch point."""
+    range (both signs), per_binade random points in each of the 2,098 binades
+    (both signs: random mantissas, which log spacing alone visits only near
+    its grid), random points dense near 0 (uniform in [-1e-2, 1e-2] and
+    log-uniform magnitudes from 1e-8 to 1), the interesting span, a wide
+    uniform band, and dense probes around every kink, root and switch point."""
     rng = np.random.default_rng(seed)
     tiny = float(np.finfo(np.float64).smallest_subnormal)
     mags = np.geomspace(tiny, 1.7e308, n_log)
+    exps = np.repeat(np.arange(-1074, 1024), per_binade)
+    binades = np.ldexp(1.0 + rng.random(exps.size), exps)
+    binades = np.where(exps < -1022, np.ldexp(rng.random(exps.size), -1022), binades)
+    near0 = np.concatenate([rng.uniform(-1e-2, 1e-2, n_near0),
+                            10.0 ** rng.uniform(-8, 0, n_near0)])
     lo, hi = act.span
-    parts = [mags, -mags,
+    parts = [mags, -mags, binades, -binades, near0, -near0[n_near0:],
              np.linspace(lo, hi, n_lin),
              rng.uniform(-800, 800, n_lin // 2),
              rng.uniform(-45, 45, n_lin // 2)]

@@ -96,7 +96,8 @@ np.save(sys.argv[1], np.array([_ufuncs.SIMD_LEVEL, res], dtype=object), allow_pi
 
 def test_every_simd_level_imports_and_agrees(tmp_path):
     """Each kernel build this CPU can run is importable with FASTACT_SIMD and
-    computes the same values as the others to within the dtype's ULP bound
+    computes the same values as the others to within twice the dtype's ULP
+    bound: each is within the bound of the exact value, on either side of it
     (FMA changes the rounding of intermediate steps; the accuracy suite itself
     is run per level in CI)."""
     import numpy as np
@@ -125,7 +126,7 @@ def test_every_simd_level_imports_and_agrees(tmp_path):
             bits = lambda v: v.view({2: np.int16, 4: np.int32, 8: np.int64}[dt.itemsize]).astype(np.int64)  # noqa: E731
             ordered = lambda i: np.where(i < 0, -(i & ((1 << (8 * dt.itemsize - 1)) - 1)), i)  # noqa: E731
             diff = np.abs(ordered(bits(a)) - ordered(bits(b)))
-            assert diff.max() <= BOUNDS[dt.name], (lv, key, int(diff.max()))
+            assert diff.max() <= 2 * BOUNDS[dt.name], (lv, key, int(diff.max()))
     # a level that does not exist is a clear import error, not a crash
     r = subprocess.run([sys.executable, "-c", "import fastact"], cwd=str(tmp_path),
                        env=subprocess_env(FASTACT_SIMD="sse9"), capture_output=True,

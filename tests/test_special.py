@@ -169,3 +169,18 @@ def test_not_linked_with_fast_math():
         blob = f.read()
     assert b"crtfastmath" not in blob
     assert b"set_fast_math" not in blob
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_gelu_grad_is_one_half_at_zero_and_increasing_across_it(dtype):
+    # Phi(0) + 0 phi(0) = 1/2 exactly, as SciPy, PyTorch and JAX give; gelu''
+    # = phi(x) (2 - x^2) > 0 for |x| < sqrt(2), so no rounding may reverse it
+    zero = np.array([0.0, -0.0], dtype)
+    assert fastact.gelu_grad(zero).tolist() == [0.5, 0.5]
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.concatenate([np.linspace(-1e-2, 1e-2, 100_001),
+                        [-tiny, tiny, -1e-300, 1e-300]]).astype(dtype)
+    x = np.unique(x)
+    y = fastact.gelu_grad(x)
+    assert np.all(np.diff(y) >= 0)
+    assert np.all(y[x < 0] <= 0.5) and np.all(y[x > 0] >= 0.5)
