@@ -153,6 +153,11 @@ def test_pipeline_bench_times_every_setting_and_checks(capsys):
              torch_act=(0.3, 0.3))
     vs_one, vs_parts, vs_torch, ok = _pipeline.checks(r)
     assert vs_torch == pytest.approx((1.0 - 0.7) - (0.9 - 0.6)) and ok
+    # parts faster than PyTorch's allow the step no loss at all
+    r = dict(r, torch=(0.97, 0.97), torch_mm=(0.6, 0.6), torch_act=(0.5, 0.5))
+    assert _pipeline.checks(r)[2] == pytest.approx(0.03) and _pipeline.checks(r)[3]
+    r = dict(r, torch=(0.9, 0.9))
+    assert not _pipeline.checks(r)[3]
 
 
 def test_pipeline_steps_compute_the_layer():

@@ -155,10 +155,23 @@ def test_backoff_after_late_workers_runs_serially_then_recovers():
         after = u._parallel_stats()
         assert after["regions"] == before["regions"]
         assert after["skipped"] == before["skipped"] + 1
-        # a call with even shares ends the back-off at once
+        # a call with even shares ends the back-off at once and halves the
+        # next one; 5 chunks of a fair 8 are near enough
         u._par_report(8, 16, 2)
-        assert u._parallel_stats()["backoff_ns"] == 0
-        u._par_report(5, 16, 2)  # 5 of a fair 8: near enough
+        assert u._parallel_stats()["backoff_ns"] == 128_000_000
+        before = u._parallel_stats()
+        with fastact.threads(2):
+            np.testing.assert_array_equal(fastact.silu(x), one)
+        assert u._parallel_stats()["skipped"] == before["skipped"]
+        # (that call reported itself, late or not: start again from none)
+        u._set_adaptive(True)
+        for _ in range(3):
+            u._par_report(0, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 4_000_000
+        u._par_report(5, 16, 2)
+        u._par_report(5, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        u._par_report(8, 16, 2)
         assert u._parallel_stats()["backoff_ns"] == 0
         # three threads: the workers' fair share is 16 of 24 chunks
         u._par_report(7, 24, 3)

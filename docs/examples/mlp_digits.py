@@ -25,17 +25,8 @@ def gelu_backward_numpy(g, z):
     return g * (0.5 * (1.0 + erf(z / SQRT2)) + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
 
 
-def serial(f):
-    """f on one fastact thread (see the note in main)."""
-    def g(*args):
-        with fastact.threads(1):
-            return f(*args)
-    return g
-
-
 ACTIVATIONS = {
-    f"fastact, {fastact.get_num_threads()} thread(s)": (fastact.gelu, fastact.gelu_backward),
-    "fastact, 1 thread": (serial(fastact.gelu), serial(fastact.gelu_backward)),
+    "fastact": (fastact.gelu, fastact.gelu_backward),
     "numpy formula": (gelu_numpy, gelu_backward_numpy),
 }
 
@@ -87,10 +78,6 @@ def main():
     for name, (f, b) in ACTIVATIONS.items():
         acc, t = train(f, b, x[:n_train], y[:n_train], x[n_train:], y[n_train:])
         print(f"{name:<24}{acc:>15.4f}{t * 1e3:>18.1f}")
-    # The matrix products run on the BLAS library's own threads, which keep
-    # spinning for a while after each product; on a machine with few cores,
-    # fastact's OpenMP threads then compete with them for the same cores.
-    # Between BLAS calls on small batches one fastact thread can be faster.
 
 
 if __name__ == "__main__":

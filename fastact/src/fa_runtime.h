@@ -265,8 +265,8 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { fa_nt_min_bytes = b; }
  * the calling thread and its workers took: when either side took less than
  * half its fair share, the threads did not run side by side, and the calls
  * that follow run on the calling thread alone for a while (1 ms after the
- * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming),
- * then try again.  On a quiet machine the shares stay near even and nothing
+ * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming,
+ * halving again with every call whose threads kept pace), then try again.  On a quiet machine the shares stay near even and nothing
  * backs off.  The result does not depend on any of this: every element is
  * computed by the same kernel whichever thread takes its chunk.
  *
@@ -282,7 +282,7 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { fa_nt_min_bytes = b; }
 
 /* process-wide state; counters are statistics for tests and `fastact info` */
 static long long fa_par_until_ns = 0;     /* run serially until this time */
-static long long fa_par_backoff_ns = 0;   /* the next backoff after a late call */
+static long long fa_par_backoff_ns = 0;   /* the back-off in force or last used */
 static long long fa_par_adaptive = 1;     /* 0: never back off (tests) */
 static long long fa_par_used = 0;         /* a parallel region ran (fork safety) */
 static long long fa_par_regions = 0, fa_par_late = 0, fa_par_skipped = 0;
@@ -315,17 +315,20 @@ static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
     FA_ADD(fa_par_regions, 1);
     FA_ADD(fa_par_chunks, nchunks);
     FA_ADD(fa_par_worker_chunks, worker_chunks);
+    long long b = FA_LOAD(fa_par_backoff_ns);
     if (!late) {
-        if (FA_LOAD(fa_par_backoff_ns)) {
-            FA_STORE(fa_par_backoff_ns, 0);
+        /* the threads ran side by side: parallel again from now on, and the
+         * next back-off shorter (halved: one lucky call in a busy spell does
+         * not reset it) */
+        if (b) {
             FA_STORE(fa_par_until_ns, 0);
+            FA_STORE(fa_par_backoff_ns, b / 2 >= FA_BACKOFF_MIN_NS ? b / 2 : 0);
         }
         return;
     }
     FA_ADD(fa_par_late, 1);
     if (!FA_LOAD(fa_par_adaptive))
         return;
-    long long b = FA_LOAD(fa_par_backoff_ns);
     b = b ? 2 * b : FA_BACKOFF_MIN_NS;
     if (b > FA_BACKOFF_MAX_NS)
         b = FA_BACKOFF_MAX_NS;
