@@ -164,6 +164,8 @@ def test_sdist_wheel_installs_and_runs_outside_the_tree(workdir, openmp_wheel):
     assert any(n.startswith("fastact/_ufuncs") and n.endswith((".so", ".pyd"))
                for n in names), names
     assert not any(n.endswith((".pyx", ".c")) for n in names)
+    # the type information ships with the package
+    assert {"fastact/py.typed", "fastact/__init__.pyi"} <= set(names), names
     info, _ = _smoke(workdir, venv, "openmp")
     print(f"installed: {info['file']} openmp={info['openmp']} threads={info['threads']}")
     import fastact
