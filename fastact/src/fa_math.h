@@ -25,9 +25,26 @@
 
 #define FA_INLINE static inline __attribute__((always_inline))
 
+/* Whether the target fuses a multiply and an add in one instruction, by what
+ * each compiler says: x86 with FMA3 (__FMA__, the avx2 and avx512 levels),
+ * ARM with VFPv4 or AArch64 (__ARM_FEATURE_FMA: GCC and Clang never define
+ * __FMA__ there), or the C library's own word (FP_FAST_FMA). */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA) || defined(FP_FAST_FMA)
+#define FA_HAVE_FMA 1
+#else
+#define FA_HAVE_FMA 0
+#endif
+#if FA_HAVE_FMA && (defined(__GNUC__) || defined(__clang__))
+#define FA_FMA_D(a, b, c) __builtin_fma((a), (b), (c))
+#define FA_FMA_F(a, b, c) __builtin_fmaf((a), (b), (c))
+#elif FA_HAVE_FMA
+#define FA_FMA_D(a, b, c) fma((a), (b), (c))
+#define FA_FMA_F(a, b, c) fmaf((a), (b), (c))
+#endif
+
 #ifndef FA_FMA
-#ifdef __FMA__
-#define FA_FMA(a, b, c) __builtin_fma((a), (b), (c))
+#if FA_HAVE_FMA
+#define FA_FMA(a, b, c) FA_FMA_D(a, b, c)
 #else
 #define FA_FMA(a, b, c) ((a) * (b) + (c))
 #endif
@@ -39,8 +56,8 @@ FA_INLINE double fa_u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 /* Exact product a*b = hi + lo (|a|, |b| <= 1e300, no overflow of the split). */
 FA_INLINE double fa_two_prod(double a, double b, double *lo) {
     double p = a * b;
-#ifdef __FMA__
-    *lo = __builtin_fma(a, b, -p);
+#if FA_HAVE_FMA
+    *lo = FA_FMA_D(a, b, -p);
 #else
     const double split = 134217729.0;      /* 2^27 + 1, Dekker/Veltkamp */
     double ta = split * a, tb = split * b;

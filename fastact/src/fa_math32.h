@@ -19,8 +19,8 @@
 #define FA_MATH32_H
 #include "fa_math.h"
 
-#ifdef __FMA__
-#define FA_FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
+#if FA_HAVE_FMA
+#define FA_FMAF(a, b, c) FA_FMA_F(a, b, c)
 #else
 #define FA_FMAF(a, b, c) ((a) * (b) + (c))
 #endif
@@ -31,8 +31,8 @@ FA_INLINE float fa_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 /* a*b = hi + lo exactly (|a|, |b| <= 2^100: the split cannot overflow) */
 FA_INLINE float fa32_two_prod(float a, float b, float *lo) {
     float p = a * b;
-#ifdef __FMA__
-    *lo = __builtin_fmaf(a, b, -p);
+#if FA_HAVE_FMA
+    *lo = FA_FMA_F(a, b, -p);
 #else
     const float split = 4097.0f;                     /* 2^12 + 1 */
     float ta = split * a, tb = split * b;
