@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, freethreading_compatible=True
 """Which instruction-set level this CPU runs (for choosing the kernel build),
 and the clock its cores run at (for reading instruction counts as cycles)."""
 

@@ -101,6 +101,50 @@ def test_eight_python_threads_give_serial_bytes():
         np.testing.assert_array_equal(like, inputs_before[name])
 
 
+def test_thread_settings_changed_while_other_threads_compute():
+    """The process-wide state the loops read (the requested count, the
+    back-off, the streaming threshold) is changed by one thread while eight
+    others compute: every result stays the serial bytes, nothing hangs."""
+    calls = _calls()[:4]
+    with fastact.threads(1):
+        want = {name: fn(np.empty_like(like)).tobytes() for name, fn, like in calls}
+    old_req, old_stream = fastact._ufuncs._get_requested(), fastact._ufuncs._stream_threshold()
+    stop, errors = threading.Event(), []
+
+    def compute(tid):
+        try:
+            outs = {name: np.empty_like(like) for name, _, like in calls}
+            while not stop.is_set():
+                for name, fn, _ in calls:
+                    assert fn(outs[name]).tobytes() == want[name], name
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append((tid, repr(e)))
+
+    ts = [threading.Thread(target=compute, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    try:
+        deadline = time.perf_counter() + 3.0
+        i = 0
+        while time.perf_counter() < deadline:
+            fastact.set_num_threads(1 + i % 3)
+            fastact._ufuncs._par_report(0, 16, 2)   # a back-off now and then
+            if fastact._ufuncs._stream_threshold():
+                fastact._ufuncs._set_stream_threshold(0 if i % 2 else 1 << 25)
+            i += 1
+            time.sleep(0.001)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(timeout=120)
+        fastact._ufuncs._set_requested(old_req)
+        if old_stream:
+            fastact._ufuncs._set_stream_threshold(old_stream)
+        fastact._ufuncs._set_adaptive(True)
+    assert not any(t.is_alive() for t in ts), "a thread hung"
+    assert not errors, errors
+
+
 def test_threads_one_and_two_identical():
     for name, fn, like in _calls():
         with fastact.threads(1):

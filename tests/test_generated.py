@@ -147,3 +147,44 @@ def test_clock_is_measured_where_the_chain_exists():
         assert ghz is not None and 0.3 < ghz < 8.0, ghz
     else:
         assert ghz is None or 0.3 < ghz < 8.0
+
+
+# ---- free-threaded Python ---------------------------------------------------------
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _first_line(text):
+    return text.splitlines()[0]
+
+
+def test_modules_say_they_run_without_the_gil():
+    """Both compiled modules carry Cython's freethreading_compatible directive
+    (their state is atomic C or set once at import), so importing fastact on a
+    free-threaded CPython does not turn the GIL back on."""
+    from fastact import _codegen
+
+    header = "\n".join(_codegen.generate("baseline").splitlines()[:3])
+    assert "freethreading_compatible=True" in header
+    cpu = os.path.join(_ROOT, "fastact", "_cpu.pyx")
+    if os.path.exists(cpu):
+        with open(cpu) as f:
+            assert "freethreading_compatible=True" in _first_line(f.read())
+
+
+@pytest.mark.slow
+def test_generated_c_declares_the_gil_not_used(tmp_path):
+    """Cython turns the directive into the module slot Py_mod_gil =
+    Py_MOD_GIL_NOT_USED (used by CPython 3.13+): checked on the C it writes."""
+    pytest.importorskip("Cython")
+    from fastact import _codegen
+
+    pyx = tmp_path / "_ufuncs_baseline.pyx"
+    pyx.write_text(_codegen.generate("baseline"))
+    out = tmp_path / "_ufuncs_baseline.c"
+    subprocess.run([sys.executable, "-m", "cython", "-3", "-I",
+                    os.path.join(_ROOT, "fastact", "src"), "-o", str(out), str(pyx)],
+                   check=True, cwd=str(tmp_path), timeout=600)
+    c = out.read_text()
+    assert "#define __Pyx_FREETHREADING_COMPATIBLE Py_MOD_GIL_NOT_USED" in c
+    assert "{Py_mod_gil, __Pyx_FREETHREADING_COMPATIBLE}" in c

@@ -55,6 +55,16 @@ static int fa_omp_max_threads(void) {
 #define FA_ADD(v, x) (*(volatile long long *)&(v) += (x))
 #endif
 
+/* The count set by set_num_threads() (0: follow OpenMP) and the flag of a
+ * child forked after a parallel region (run serially): written by one Python
+ * thread and read by the loops of every other, which free-threaded Python
+ * runs at once, so each access is atomic. */
+static long long fa_requested = 0, fa_serial_only = 0;
+static inline int fa_get_requested(void) { return (int)FA_LOAD(fa_requested); }
+static inline void fa_set_requested(int n) { FA_STORE(fa_requested, (long long)n); }
+static inline int fa_get_serial_only(void) { return (int)FA_LOAD(fa_serial_only); }
+static inline void fa_set_serial_only(void) { FA_STORE(fa_serial_only, 1LL); }
+
 /* Floating-point flags, by design rather than by accident.
  *
  * The kernels are compiled with -fno-trapping-math so that GCC vectorizes
@@ -164,7 +174,7 @@ static int fa_fe_audit(int left, char **args, const npy_intp *steps,
 #define FA_HAVE_NT 0
 #endif
 
-static npy_intp fa_nt_min_bytes = (npy_intp)32 << 20;
+static long long fa_nt_min_bytes = 32LL << 20;
 
 static inline int fa_nt_available(void) { return FA_HAVE_NT; }
 
@@ -199,7 +209,7 @@ static int fa_page_resident(const char *p) { (void)p; return 1; }
 /* whether a call moving this many bytes, writing out[mid] at p_mid (an
  * element half way through the output), should use streaming stores */
 static inline int fa_nt_worth(npy_intp bytes, const char *p_mid) {
-    return FA_HAVE_NT && bytes >= fa_nt_min_bytes && fa_page_resident(p_mid);
+    return FA_HAVE_NT && bytes >= FA_LOAD(fa_nt_min_bytes) && fa_page_resident(p_mid);
 }
 
 /* elements to store the ordinary way before p is 16-byte aligned; -1 when no
@@ -246,8 +256,10 @@ static inline void fa_nt_fence(void) {
 #endif
 }
 
-static inline npy_intp fa_get_nt_min_bytes(void) { return fa_nt_min_bytes; }
-static inline void fa_set_nt_min_bytes(npy_intp b) { fa_nt_min_bytes = b; }
+static inline npy_intp fa_get_nt_min_bytes(void) {
+    return (npy_intp)FA_LOAD(fa_nt_min_bytes);
+}
+static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (long long)b); }
 
 /* Running a loop on several threads without waiting on them.
  *
