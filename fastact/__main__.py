@@ -34,6 +34,8 @@ def info() -> int:
     print(f"SIMD: {_ufuncs.SIMD_LEVEL} (built: {', '.join(_ufuncs.SIMD_BUILT)}; "
           f"FASTACT_SIMD forces one)")
     print(f"NumPy: {np.__version__}")
+    ext = ", ".join(d.name for d in _ufuncs.EXT_DTYPES)
+    print(f"ml_dtypes loops: {ext or 'none (ml_dtypes not installed)'}")
     print(f"clock: {_clock_text()}")
     print(f"activations: {len(fastact.ACTIVATIONS)} "
           f"({', '.join(fastact.ACTIVATIONS)})")

@@ -107,6 +107,15 @@ def reference_call(act, kind, x, g, params):
     return lambda: g * ref_d(x, **params)
 
 
+#: dtype -> (relative, absolute) tolerance of the agreement check: an ULP or
+#: two of the type, and its smallest subnormal (the narrow types of ml_dtypes
+#: are rounded once from float32 results: src/fa_ext.h)
+AGREE_TOL = {"float32": (1e-6, 1e-9), "float16": (2.0 ** -10, 2.0 ** -24),
+             "bfloat16": (2.0 ** -7, 2.0 ** -133),
+             "float8_e4m3fn": (2.0 ** -3, 2.0 ** -9),
+             "float8_e5m2": (2.0 ** -2, 2.0 ** -16)}
+
+
 def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         kinds=("forward", "backward"), compare=(), repeats=7, min_time=0.05,
         progress=True, stream=None, scaling=False):
@@ -170,9 +179,9 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         x64, g64 = x.astype(np.float64), g.astype(np.float64)
         with np.errstate(all="ignore"):
             want = reference_call(act, kind, x64, g64, params)()
-        tol = 1e-6 if dname == "float32" else 1e-12
+        tol, atol = AGREE_TOL.get(dname, (1e-12, 1e-15))
         with np.errstate(invalid="ignore"):
-            ok = np.allclose(out.astype(np.float64), want, rtol=tol, atol=tol * 1e-3,
+            ok = np.allclose(out.astype(np.float64), want, rtol=tol, atol=atol,
                              equal_nan=True)
         row["agrees"] = bool(ok)
         for pname, peer in peers.items():
@@ -345,7 +354,9 @@ def main(argv=None) -> int:
                    help="comma-separated activation names (default: all)")
     p.add_argument("--sizes", default="",
                    help="comma-separated sizes, e.g. 1000,100000,10000000")
-    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--dtypes", default="float32,float64",
+                   help="any of float16, float32, float64, and with ml_dtypes "
+                        "bfloat16, float8_e4m3fn, float8_e5m2")
     p.add_argument("--kinds", default="forward,backward",
                    help="any of forward,grad,backward")
     p.add_argument("--compare", default="",

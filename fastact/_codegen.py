@@ -300,15 +300,15 @@ def _loop_function(u: UfuncSpec, t: str) -> str:
     sig = "".join("d" if i in u.params else t for i in u.inputs) + t
     return f"""\
 cdef void _span_{u.name}_{t}(char **args, const npy_intp *steps, npy_intp lo,
-        npy_intp cnt, int stream) noexcept nogil:
+        npy_intp cnt, int stream, void *data) noexcept nogil:
     {run}({at}, cnt{tail})
 
 
 cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
         void *data) noexcept nogil:
     cdef npy_intp n = dims[0]
-    fa_drive(_span_{u.name}_{t}, args, steps, n, _threads_for(n, {u.threshold}),
-             {stream}, {u.nin}, b"{sig}")
+    fa_drive(_span_{u.name}_{t}, args, steps, n, fa_threads_for(n, {u.threshold}),
+             {stream}, {u.nin}, b"{sig}", NULL)
 """
 
 
@@ -367,9 +367,14 @@ cdef extern from "fa_runtime.h":
     npy_intp fa_get_nt_min_bytes() noexcept nogil
     void fa_set_nt_min_bytes(npy_intp) noexcept nogil
     ctypedef void (*fa_span_fn)(char **, const npy_intp *, npy_intp, npy_intp,
-                                int) noexcept nogil
+                                int, void *) noexcept nogil
     void fa_drive(fa_span_fn, char **, const npy_intp *, npy_intp, int, int, int,
-                  const char *) noexcept nogil
+                  const char *, void *) noexcept nogil
+    int fa_threads_for(npy_intp, npy_intp) noexcept nogil
+    unsigned int fa_ext_encode(float, int) noexcept nogil
+    float fa_ext_decode(unsigned int, int) noexcept nogil
+    int fa_ext_register(object, int, int, cnp.PyUFuncGenericFunction, int, unsigned,
+                        npy_intp) except -1
     int fa_par_allowed() noexcept nogil
     void fa_par_report(long long, long long, int) noexcept nogil
     long long fa_par_used, fa_par_adaptive, fa_par_regions, fa_par_late
@@ -387,25 +392,11 @@ cdef extern from "fa_kernels.h":
 {kernel_decls}
 
 # ---- threads ----------------------------------------------------------------
-# fa_get_requested(): 0 follows OpenMP (OMP_NUM_THREADS, threadpoolctl), n > 0
-# was set by fastact; fa_get_serial_only(): this process was forked after its
-# parent ran a parallel region, and libgomp's thread pool does not survive
-# fork() (GCC bugs 58378, 60035).  Both live in C (src/fa_runtime.h), read
-# and written atomically.
-
-
-cdef inline int _threads_for(npy_intp n, npy_intp threshold) noexcept nogil:
-    cdef int nt
-    if n < threshold or fa_get_serial_only():
-        return 1
-    nt = fa_get_tl_threads()
-    if nt <= 0:
-        nt = fa_get_requested()
-        if nt <= 0:
-            nt = fa_omp_max_threads()
-    if nt > 1 and not fa_par_allowed():
-        return 1
-    return nt
+# fa_threads_for (src/fa_runtime.h) decides each call's thread count from the
+# per-block count, set_num_threads() (fa_get_requested: 0 follows OpenMP,
+# OMP_NUM_THREADS and threadpoolctl), the serial-after-fork flag (libgomp's
+# pool does not survive fork(), GCC bugs 58378, 60035) and the back-off; all
+# of it lives in C, read and written atomically.
 
 
 def _set_requested(int n):
@@ -486,6 +477,26 @@ def _set_stream_threshold(npy_intp nbytes):
     fa_set_nt_min_bytes(nbytes)
 
 
+def _ext_codec(x, int fmt):
+    """x (float32) rounded to format fmt of src/fa_ext.h, as codes (uint32),
+    and those codes widened back to float32: the conversions of the ml_dtypes
+    loops, for the tests."""
+    import numpy as np
+    cdef cnp.ndarray xs = np.ascontiguousarray(x, dtype=np.float32)
+    cdef cnp.ndarray codes = np.empty(xs.shape[0], dtype=np.uint32)
+    cdef cnp.ndarray back = np.empty(xs.shape[0], dtype=np.float32)
+    cdef float *px = <float *>cnp.PyArray_DATA(xs)
+    cdef unsigned int *pc = <unsigned int *>cnp.PyArray_DATA(codes)
+    cdef float *pb = <float *>cnp.PyArray_DATA(back)
+    cdef npy_intp i
+    if fmt < 0 or fmt > 2:
+        raise ValueError("format 0, 1 or 2")
+    for i in range(xs.shape[0]):
+        pc[i] = fa_ext_encode(px[i], fmt)
+        pb[i] = fa_ext_decode(pc[i], fmt)
+    return codes, back
+
+
 def _fp_control():
     """MXCSR (x86-64) or FPCR (aarch64) of the calling thread; -1 elsewhere."""
     return fa_fp_control()
@@ -528,7 +539,25 @@ def generate(level="baseline", registry=None) -> str:
             parts.append("\n")
         parts.append(_registration(u))
     parts.append("\nUFUNC_NAMES = (" + "".join(f"{u.name!r}, " for u in specs) + ")\n")
+    parts.append(_ext_registration(specs))
     return "".join(parts)
+
+
+def _ext_registration(specs) -> str:
+    """``_register_ext(typenum, fmt)``: every ufunc's loop for one ml_dtypes
+    type, computed by its float32 loop (``src/fa_ext.h``)."""
+    lines = ["", "",
+             "def _register_ext(int typenum, int fmt):",
+             '    """Register every ufunc\'s loop for the NumPy user type typenum in',
+             "    format fmt (0 bfloat16, 1 float8_e4m3fn, 2 float8_e5m2: src/fa_ext.h),",
+             '    computed by its float32 loop and rounded once."""']
+    for u in specs:
+        if not u.activation:  # the roofline loops: float types of NumPy only
+            continue
+        mask = sum(1 << k for k, i in enumerate(u.inputs) if i in u.params)
+        lines.append(f"    fa_ext_register({u.name}, typenum, fmt, _funcs_{u.name}[1], "
+                     f"{u.nin}, {mask}, {u.threshold})")
+    return "\n".join(lines) + "\n"
 
 
 def write(level="baseline", path=None) -> str:

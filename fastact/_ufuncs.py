@@ -94,5 +94,30 @@ def _load(name):
 
 
 _module, WAIT_POLICY = _load(f"{__name__}_{SIMD_LEVEL}")
+
+#: ml_dtypes' narrow float types and their format numbers in src/fa_ext.h
+EXT_FORMATS = {"bfloat16": 0, "float8_e4m3fn": 1, "float8_e5m2": 2}
+
+
+def _register_ml_dtypes():
+    """Loops for ml_dtypes' bfloat16 and float8 types, when it imports: the
+    dtypes whose values fastact computes and returns in that type (NumPy would
+    otherwise cast them to float32 and return float32)."""
+    try:
+        import ml_dtypes
+        import numpy as np
+    except ImportError:
+        return ()
+    done = []
+    for name, fmt in EXT_FORMATS.items():
+        t = getattr(ml_dtypes, name, None)
+        if t is not None:
+            _module._register_ext(np.dtype(t).num, fmt)
+            done.append(np.dtype(t))
+    return tuple(done)
+
+
+#: the ml_dtypes types with loops of their own (empty without ml_dtypes)
+EXT_DTYPES = _register_ml_dtypes()
 globals().update({k: v for k, v in vars(_module).items()
                   if not k.startswith("__")})

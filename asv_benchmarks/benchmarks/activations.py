@@ -23,7 +23,8 @@ Families:
   survive the machine's noise better than absolute times (lower is better, as
   asv assumes for every benchmark);
 * ``Memory.peakmem_fresh_output`` and ``Memory.track_allocated_outputs``: a
-  fresh-output call allocates one output array and no hidden temporaries.
+  fresh-output call allocates one output array and no hidden temporaries;
+* ``NarrowTypes.time_call`` (with ml_dtypes): bfloat16 and the float8 types.
 """
 
 import time
@@ -287,9 +288,41 @@ class Memory:
     track_allocated_outputs.unit = "output arrays"
 
 
+try:
+    import ml_dtypes  # noqa: F401  (its types get loops of their own)
+    from fastact import _ufuncs as _fa_ufuncs
+
+    EXT_DTYPES = [d.name for d in _fa_ufuncs.EXT_DTYPES]
+except ImportError:
+    EXT_DTYPES = []
+
+if EXT_DTYPES:
+    class NarrowTypes:
+        """ml_dtypes' bfloat16 and float8 types (computed through the float32
+        kernels, rounded once): one call with out=, n = 10**5, default threads."""
+
+        params = [NAMES, ["forward", "backward"], EXT_DTYPES]
+        param_names = ["function", "kind", "dtype"]
+        warmup_time = 0.0
+        rounds = 1
+        repeat = (1, 5, 2.0)
+
+        def setup(self, name, kind, dtype):
+            x, g = inputs(np.float32, 100_000)
+            x, g = x.astype(dtype), g.astype(dtype)
+            self.args = _args(kind, x, g)
+            self.out = np.empty_like(x)
+            self.f = _callable(name, kind)
+            self.kw = default_params(ACTIVATIONS[name])
+
+        def time_call(self, name, kind, dtype):
+            self.f(*self.args, **self.kw, out=self.out)
+
+
 def _check_every_activation_is_benchmarked():
     """Fail the import loudly if the registry and the benchmarks disagree."""
-    for cls in (Activations, Layouts, Accuracy, Ratios, Memory):
+    families = (Activations, Layouts, Accuracy, Ratios, Memory)
+    for cls in families + ((NarrowTypes,) if EXT_DTYPES else ()):
         missing = set(ACTIVATIONS) - set(cls.params[0])
         if missing:
             raise RuntimeError(f"asv: {cls.__name__} does not cover {sorted(missing)}")

@@ -106,10 +106,19 @@ static inline void fa_fe_raise(int flags) { if (flags) feraiseexcept(flags); }
 #endif
 
 #include "fa_half.h"
+#include "fa_ext.h"
+
+/* the format of a type char: float16 'e', or ml_dtypes' 'b' (bfloat16),
+ * '4' (float8_e4m3fn), '5' (float8_e5m2); -1 for float32/float64 */
+static inline int fa_ext_fmt(char t) {
+    return t == 'b' ? FA_BF16 : t == '4' ? FA_E4M3FN : t == '5' ? FA_E5M2 : -1;
+}
 
 static inline double fa_load_as_double(const char *p, char t) {
     if (t == 'd') { double v; memcpy(&v, p, 8); return v; }
     if (t == 'f') { float v; memcpy(&v, p, 4); return (double)v; }
+    if (fa_ext_fmt(t) >= 0)
+        return (double)fa_ext_decode(fa_ext_load(p, fa_ext_fmt(t)), fa_ext_fmt(t));
     { uint16_t v; memcpy(&v, p, 2); return fa_h2d(v); }
 }
 
@@ -134,6 +143,16 @@ static int fa_fe_audit(int left, char **args, const npy_intp *steps,
             }
         }
     }
+    if (fa_ext_fmt(sig[nin]) >= 0 && !(left & FE_OVERFLOW)) {
+        /* so are ml_dtypes' formats; e4m3fn overflows to NaN, not inf */
+        for (i = lo; i < lo + n; i++) {
+            double y = fa_load_as_double(args[nin] + i * steps[nin], sig[nin]);
+            if (isinf(y) || (sig[nin] == '4' && isnan(y))) {
+                left |= FE_OVERFLOW;
+                break;
+            }
+        }
+    }
     if (!(left & FA_FE_AUDITED))
         return left;
     for (i = lo; i < lo + n && genuine != (FE_OVERFLOW | FE_INVALID); i++) {
@@ -148,7 +167,9 @@ static int fa_fe_audit(int left, char **args, const npy_intp *steps,
         }
         if (isinf(y) && finite)
             genuine |= FE_OVERFLOW;
-        if (isnan(y) && !nan_in)
+        if (isnan(y) && !nan_in && sig[nin] == '4' && finite)
+            genuine |= FE_OVERFLOW;          /* e4m3fn's overflow is its NaN */
+        else if (isnan(y) && !nan_in)
             genuine |= FE_INVALID;
     }
     return (left & ~FA_FE_AUDITED) | genuine;
@@ -350,18 +371,19 @@ static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
 
 /* one ufunc's elements [lo, lo + cnt): the generated _span_ functions */
 typedef void (*fa_span_fn)(char **args, const npy_intp *steps, npy_intp lo,
-                           npy_intp cnt, int stream);
+                           npy_intp cnt, int stream, void *data);
 
 /* The body of every generated ufunc loop: run f over n elements on nt
  * threads (serially when nt <= 1) and leave NumPy the floating-point flags a
  * serial run would (see fa_fe_audit). */
 static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
-                     npy_intp n, int nt, int stream, int nin, const char *sig)
+                     npy_intp n, int nt, int stream, int nin, const char *sig,
+                     void *data)
 {
     int before = fa_fe_test(), flags = 0;
     fa_fe_clear();
     if (nt <= 1) {
-        f(args, steps, 0, n, stream);
+        f(args, steps, 0, n, stream, data);
         flags = fa_fe_audit(fa_fe_test(), args, steps, 0, n, nin, sig);
         fa_fe_clear();
         fa_fe_raise(before | flags);
@@ -380,7 +402,7 @@ static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
         for (b = 0; b < nchunks; b++) {
             npy_intp lo = b * per, cnt = n - lo < per ? n - lo : per;
             fa_fe_clear();
-            f(args, steps, lo, cnt, stream);
+            f(args, steps, lo, cnt, stream, data);
             flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, nin, sig);
             fa_fe_clear();
             wchunks += omp_get_thread_num() != 0;
@@ -389,6 +411,71 @@ static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
     }
 #endif
     fa_fe_raise(before | flags);
+}
+
+/* How many threads a call over n elements uses: one below the loop's
+ * threshold, in a child forked after a parallel region, or while backing off;
+ * else the count of `with fastact.threads(n)`, set_num_threads(), or OpenMP's. */
+static inline int fa_threads_for(npy_intp n, npy_intp threshold) {
+    int nt;
+    if (n < threshold || fa_get_serial_only())
+        return 1;
+    nt = fa_get_tl_threads();
+    if (nt <= 0) {
+        nt = fa_get_requested();
+        if (nt <= 0)
+            nt = fa_omp_max_threads();
+    }
+    if (nt > 1 && !fa_par_allowed())
+        return 1;
+    return nt;
+}
+
+/* The NumPy loop registered for an ml_dtypes type (fa_ext.h) */
+static void fa_ext_loop(char **args, const npy_intp *dims, const npy_intp *steps,
+                        void *data)
+{
+    fa_ext_data *d = (fa_ext_data *)data;
+    fa_drive(fa_ext_span, args, steps, dims[0], fa_threads_for(dims[0], d->threshold),
+             0, d->nin, d->sig, data);
+}
+
+/* Register fa_ext_loop on ufunc for the user type typenum in format fmt,
+ * computed by f32 (the ufunc's float32 loop); inputs whose bit is set in
+ * param_mask are float64 parameters.  -1 with an exception set on failure. */
+static int fa_ext_register(PyObject *ufunc, int typenum, int fmt,
+                           PyUFuncGenericFunction f32, int nin, unsigned param_mask,
+                           npy_intp threshold)
+{
+    int types[FA_EXT_MAXARGS + 1], k;
+    fa_ext_data *d;
+    if (nin + 1 > FA_EXT_MAXARGS || fmt < 0 || fmt >= FA_NFMT) {
+        PyErr_SetString(PyExc_ValueError, "fastact: cannot register this loop");
+        return -1;
+    }
+    d = (fa_ext_data *)calloc(1, sizeof(fa_ext_data));  /* lives as long as the ufunc */
+    if (d == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    d->f32 = f32;
+    d->nin = nin;
+    d->fmt = fmt;
+    d->param_mask = param_mask;
+    d->threshold = threshold;
+    for (k = 0; k < nin; k++) {
+        int param = (param_mask >> k) & 1;
+        types[k] = param ? NPY_DOUBLE : typenum;
+        d->sig[k] = param ? 'd' : fa_fmt_sig[fmt];
+    }
+    types[nin] = typenum;
+    d->sig[nin] = fa_fmt_sig[fmt];
+    if (PyUFunc_RegisterLoopForType((PyUFuncObject *)ufunc, typenum, fa_ext_loop,
+                                    types, d) < 0) {
+        free(d);
+        return -1;
+    }
+    return 0;
 }
 
 /* The floating-point control register (MXCSR on x86-64, FPCR on aarch64), for
