@@ -188,3 +188,15 @@ def test_generated_c_declares_the_gil_not_used(tmp_path):
     c = out.read_text()
     assert "#define __Pyx_FREETHREADING_COMPATIBLE Py_MOD_GIL_NOT_USED" in c
     assert "{Py_mod_gil, __Pyx_FREETHREADING_COMPATIBLE}" in c
+
+
+def test_wheel_configuration_builds_the_free_threaded_interpreter():
+    """cibuildwheel's targets (pyproject.toml) include a free-threaded CPython
+    beside the GIL builds: the modules declare that they run without the GIL."""
+    tomllib = pytest.importorskip("tomllib")
+    path = os.path.join(_ROOT, "pyproject.toml")
+    if not os.path.exists(path):
+        pytest.skip("run from an installed package without its pyproject.toml")
+    with open(path, "rb") as f:
+        build = tomllib.load(f)["tool"]["cibuildwheel"]["build"]
+    assert "cp314t-*" in build and "cp314-*" in build and "cp310-*" in build
