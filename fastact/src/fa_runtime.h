@@ -381,6 +381,9 @@ static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
                      void *data)
 {
     int before = fa_fe_test(), flags = 0;
+#ifndef _OPENMP
+    nt = 1;      /* a serial build: a count from threads(n) runs here too */
+#endif
     fa_fe_clear();
     if (nt <= 1) {
         f(args, steps, 0, n, stream, data);
