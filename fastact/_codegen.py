@@ -91,6 +91,9 @@ class UfuncSpec:
     ufunc_name: str = ""
     #: the registry entry the ufunc comes from ("" for the roofline loops)
     activation: str = ""
+    #: the float32 run is this array function of src/fa_kernels32v.h (vector
+    #: kernels in single precision; Activation.float32_vector), "" if none
+    vec32: str = ""
 
     @property
     def nin(self) -> int:
@@ -119,19 +122,22 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
             if kind == "backward" and act.float32_backward_kernel:
                 return f"fa32_{act.name}_backward(grad_output, {args})"
             return expr.replace("fa_", "fa32_")
+        def v32(kind):
+            return "fa32v_" + act.callable_name(kind) if kind in act.float32_vector else ""
         fwd = f"fa_{act.name}({args})"
         grad = f"fa_{act.name}_grad({args})"
         bwd = f"grad_output * {grad}"
         stream = not act.transcendental
         out.append(UfuncSpec(act.name, ("x",) + params, params, fwd, thr,
                              act.summary, k32("forward", fwd), stream,
-                             activation=act.name))
+                             activation=act.name, vec32=v32("forward")))
         out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params, grad, thr,
                              f"Derivative of {act.name}.", k32("grad", grad), stream,
-                             activation=act.name))
+                             activation=act.name, vec32=v32("grad")))
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
                              params, bwd, thr, f"Backward pass of {act.name}.",
-                             k32("backward", bwd), stream, activation=act.name))
+                             k32("backward", bwd), stream, activation=act.name,
+                             vec32=v32("backward")))
         if act.has_defaults:
             # the same at PyTorch's default parameters, baked in: the wrappers
             # call these when no parameter is given (one operand fewer for
@@ -183,6 +189,23 @@ def _kernel_decls(reg) -> list[str]:
         if act.float32_backward_kernel:
             sig = ", ".join(["float", "float"] + ["double"] * len(act.params))
             lines.append(f"    float fa32_{act.name}_backward({sig}) noexcept nogil")
+    # the vector kernels' loops, instantiated for the kinds the registry names
+    # (src/fa_kernels32v.h: FA32V_UNARY for forward and grad, FA32V_BACKWARD)
+    inst, decls = [], []
+    for act in reg.ACTIVATIONS.values():
+        assert not act.params or not act.float32_vector, act.name
+        for kind in act.float32_vector:
+            fn = act.callable_name(kind)
+            if kind == "backward":
+                inst.append(f"    FA32V_BACKWARD({act.name})")
+                decls.append(f"    void fa32v_{fn}(char *, npy_intp, char *, npy_intp, "
+                             "char *, npy_intp, npy_intp) noexcept nogil")
+            else:
+                inst.append(f"    FA32V_UNARY({fn})")
+                decls.append(f"    void fa32v_{fn}(char *, npy_intp, char *, npy_intp, "
+                             "npy_intp) noexcept nogil")
+    lines += ["", "cdef extern from *:", '    """', '    #include "fa_kernels32v.h"']
+    lines += inst + ['    """'] + decls
     return lines
 
 
@@ -198,6 +221,12 @@ def kernel_call(u: UfuncSpec, t: str) -> tuple[str, str]:
 def _run_function(u: UfuncSpec, t: str) -> str:
     _, ctype, load, store = DTYPES[t]
     ins = u.inputs
+    if t == "f" and u.vec32:
+        args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
+        call = ", ".join(f"p_{i}, s_{i}" for i in ins)
+        return (f"cdef void _run_{u.name}_{t}({args}, char *p_out, npy_intp s_out, "
+                f"npy_intp n) noexcept nogil:\n"
+                f"    {u.vec32}({call}, p_out, s_out, n)\n")
     vals = [i for i in ins if i not in u.params]
     vtype, expr = kernel_call(u, t)
     u = replace(u, expr=expr)

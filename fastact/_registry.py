@@ -85,6 +85,11 @@ class Activation:
     #: float32 number (0.01, 1/6, (2x + 3)/6): the float64 kernel's g f',
     #: formed in double and rounded once, with the selects in single precision
     float32_backward_kernel: bool = False
+    #: the kinds (of those in ``float32``) whose float32 loops run vector
+    #: kernels in single precision, ``fv32_<name>`` / ``fv32_<name>_grad`` in
+    #: ``fastact/src/fa_kernels32v.h`` (16 lanes on AVX-512, 8 on AVX2; the
+    #: scalar float32 kernel where the build has no vector layer)
+    float32_vector: tuple[str, ...] = ()
 
     # ---- derived names -------------------------------------------------
     @property
@@ -226,14 +231,16 @@ _TABLE = (
         "sigmoid", "Logistic sigmoid.",
         r"\sigma(x) = \frac{1}{1 + e^{-x}}",
         r"\sigma(x)\,\sigma(-x)",
-        float32=_F32_ALL, torch="torch.sigmoid(x)", span=(-8.0, 8.0),
+        float32=_F32_ALL, float32_vector=_F32_ALL,
+        torch="torch.sigmoid(x)", span=(-8.0, 8.0),
         textbook=("1 / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))")),
     Activation(
         "log_sigmoid", "Logarithm of the logistic sigmoid.",
         r"\log \sigma(x) = -\operatorname{softplus}(-x)",
         r"\sigma(-x)",
-        float32=_F32_ALL, torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
+        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
         textbook=("np.log(1 / (1 + np.exp(-x)))",
                   "1 - 1 / (1 + np.exp(-x))")),
     Activation(
@@ -248,7 +255,8 @@ _TABLE = (
     Activation(
         "tanh", "Hyperbolic tangent.",
         r"\tanh x", r"\operatorname{sech}^2 x",
-        float32=_F32_ALL, torch="torch.tanh(x)", span=(-4.0, 4.0),
+        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.tanh(x)", span=(-4.0, 4.0),
         textbook=("np.tanh(x)",
                   "1 - np.tanh(x) ** 2")),
     Activation(
@@ -281,7 +289,7 @@ _TABLE = (
         "silu", "Sigmoid-weighted linear unit (swish).",
         r"x\,\sigma(x)", r"\sigma(x) + x\,\sigma(x)\,\sigma(-x)",
         grad_has_root=True, aliases=("swish",),
-        float32=_F32_ALL, torch="torch.nn.functional.silu(x)",
+        float32=_F32_ALL, float32_vector=_F32_ALL, torch="torch.nn.functional.silu(x)",
         textbook=("x / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))")),
     Activation(

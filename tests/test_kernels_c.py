@@ -97,7 +97,12 @@ def _program():
     """C source: one function a case (its parameters built in as constants, or
     read through a volatile so the compiler cannot see them), the inputs as
     tables, and a main that writes every output to stdout in case order."""
-    lines = ["#include <math.h>", "#include <stdio.h>", '#include "fa_kernels32.h"', ""]
+    lines = ["#include <math.h>", "#include <stddef.h>", "#include <stdio.h>",
+             "typedef ptrdiff_t npy_intp;", '#include "fa_kernels32v.h"', ""]
+    # the vector kernels' loops (FA32V_UNARY / FA32V_BACKWARD), as the
+    # generated module instantiates them
+    lines += [ln.strip() for ln in _codegen._kernel_decls(_codegen.load_registry())
+              if ln.strip().startswith("FA32V_")]
     for t in ("d", "f"):
         for name, arr in _tables(t).items():
             body = ", ".join(_c_literal(v, t) for v in arr)
@@ -116,10 +121,15 @@ def _program():
         for i, (p, v) in enumerate(zip(spec.params, _typical(spec))):
             value = repr(float(v)) if mode == "const" else f"PV[{i}]"
             lines.append(f"    const double {p} = {value};")
-        lines.append("    for (int i = 0; i < n; i++) {")
-        for j, v in enumerate(vals):
-            lines.append(f"        {vt} {v} = in{j}[i];")
-        lines += [f"        out[i] = ({ct})({expr});", "    }", "}"]
+        if t == "f" and spec.vec32:
+            # float32 runs the vector kernel's loop over the whole array
+            ins = "".join(f"(char *)in{j}, 4, " for j in range(len(vals)))
+            lines += [f"    {spec.vec32}({ins}(char *)out, 4, n);", "}"]
+        else:
+            lines.append("    for (int i = 0; i < n; i++) {")
+            for j, v in enumerate(vals):
+                lines.append(f"        {vt} {v} = in{j}[i];")
+            lines += [f"        out[i] = ({ct})({expr});", "    }", "}"]
         tables = _operands(spec)
         n = _tables(t)[tables[0]].size
         sets = "".join(f"PV[{i}] = {float(v)!r}; " for i, v in enumerate(_typical(spec)))

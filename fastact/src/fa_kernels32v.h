@@ -1,0 +1,275 @@
+/*
+ * fa_kernels32v.h -- float32 kernels in single precision at full SIMD width,
+ * over the vector layer of fa_vec32.h, and the loops that run them.
+ *
+ * The registry's ``float32_vector`` kinds name the kernels here; the
+ * generated float32 loop of such a kind is one call:
+ *
+ *     fa32v_<ufunc>(char *x, npy_intp sx, char *out, npy_intp so, npy_intp n)
+ *     fa32v_<ufunc>(char *g, npy_intp sg, char *x, ..., n)   (backward)
+ *
+ * Contiguous runs go straight through the vector kernel; strided runs are
+ * gathered into blocks on the stack first, so a value never depends on the
+ * layout it came in (the tests compare layouts bit for bit).  Where the
+ * build has no vector layer (FV_WIDTH 0: the x86-64 baseline without FMA,
+ * ARM for now) the same loops call the scalar float32 kernels.
+ *
+ * ---- the logistic core ---------------------------------------------------
+ * For t = |x| in [0, 110] (clamped: sigma(-110) is below half the least
+ * subnormal), e^t = 2^k (1 + p), |r| <= ln2/2, and with A = 2^-k
+ *
+ *     sigma(-t) = A / (1 + p + A) = A Y,      sigma(t) = 1 - A Y,
+ *
+ * Y = 1/D.  D = (1 + A) + p is kept as an exact pair D + Dl, and Y comes
+ * from the reciprocal estimate y (rcp14 on AVX-512; a division on AVX2) and
+ * its residual c = 1 - y (D + Dl), Y = y + y c.  Nothing is divided, the
+ * exponential is never rounded as a value, and A multiplies exactly (a power
+ * of two: as two factors, 2^-k1 2^-k2, so that the one rounding of a
+ * subnormal result is the last one).  The errors: p about 2^-27 relative
+ * (a degree-6 polynomial, minimax on [-0.35, 0.35] with float32
+ * coefficients, and the float32 reduction), Y's rounding half an ULP.
+ *
+ * sigma'(t) = u - u^2 (u = sigma(-t)) takes u's error once; SiLU' keeps the
+ * unrounded y, c where x sigma(-x) cancels against 1 (its root near -1.278):
+ * 1 - t + t u with 1 - t exact there (Sterbenz) and t A y an exact product
+ * inside the fused multiply-add.
+ *
+ * Every kernel is checked over all 2^32 inputs against the float64 kernels
+ * (python -m fastact verify --exhaustive --only NAME).
+ */
+#ifndef FA_KERNELS32V_H
+#define FA_KERNELS32V_H
+#include "fa_vec32.h"
+#include "fa_kernels32.h"
+
+#if FV_WIDTH
+
+#define FV32_TMAX 110.0f
+#define FV32_MAGIC 12582912.0f                /* 1.5 * 2^23 */
+#define FV32_LOG2E 1.44269504088896341f
+#define FV32_LN2_HI 0.693145751953125f        /* k * HI exact for k < 512 */
+#define FV32_LN2_LO 1.42860682030941723212e-6f
+
+/* e^r - 1 for |r| <= 0.35: r + r^2 q(r), q minimax for the relative error of
+ * e^r (4.8e-9 with these float32 coefficients) */
+FV_F fv fv_expm1_poly(fv r) {
+    fv q = fv_set(0.0013813161058351398f);
+    q = fv_fma(q, r, fv_set(0.008369410410523415f));
+    q = fv_fma(q, r, fv_set(0.04166845604777336f));
+    q = fv_fma(q, r, fv_set(0.16666515171527863f));
+    q = fv_fma(q, r, fv_set(0.4999999403953552f));
+    return fv_fma(fv_mul(r, r), q, r);
+}
+
+/* the core above: t in [0, 110] or NaN.  Returns Y (rounded once); y, c its
+ * unrounded parts, m = -k and A = 2^-k (0 or subnormal when k is large: then 1 - A Y
+ * and D need no A). */
+typedef struct { fv Y, y, c, A, m; } fv_logi;
+
+FV_F fv_logi fv_logistic(fv t) {
+    fv_logi o;
+    const fv magic = fv_set(FV32_MAGIC), one = fv_set(1.0f);
+    o.m = fv_sub(magic, fv_fma(t, fv_set(FV32_LOG2E), magic));    /* -k */
+    fv r = fv_fma(o.m, fv_set(FV32_LN2_HI), t);
+    r = fv_fma(o.m, fv_set(FV32_LN2_LO), r);
+    fv p = fv_expm1_poly(r);
+#ifdef FV_LDEXP_BY_BITS
+    o.A = fv_pow2neg(fvi_min(fvi_sub(fv_bits(fv_sub(magic, o.m)), fv_bits(magic)),
+                             fvi_set(60)));
+#else
+    o.A = fv_ldexp(one, o.m);
+#endif
+    fv s = fv_add(one, o.A);                             /* 1 + A = s + sl */
+    fv sl = fv_sub(o.A, fv_sub(s, one));
+    fv D = fv_add(s, p);                                 /* |s| > |p| */
+    fv Dl = fv_add(fv_sub(p, fv_sub(D, s)), sl);
+    o.y = fv_rcp(D);
+    o.c = fv_fnma(o.y, Dl, fv_fnma(o.y, D, one));        /* 1 - y (D + Dl) */
+    o.Y = fv_fma(o.y, o.c, o.y);
+    return o;
+}
+
+/* |x| clamped to [0, lim] (NaN stays NaN) */
+FV_F fv fv_absc(fv x, float lim) { return fv_minc(fv_abs(x), fv_set(lim)); }
+/* u 2^-k rounded once: sigma(-t) for u = Y */
+FV_F fv fv_scale(fv_logi L, fv u) { return fv_ldexp(u, L.m); }
+
+FV_F fv fv32_sigmoid(fv x) {
+    fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
+    fv neg = fv_scale(L, L.Y);
+    fv pos = fv_fnma(L.A, L.Y, fv_set(1.0f));
+    return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
+}
+
+/* sigma(t) sigma(-t) = u - u^2 */
+FV_F fv fv32_sigmoid_grad(fv x) {
+    fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
+    fv u = fv_scale(L, L.Y);
+    return fv_fnma(u, u, u);
+}
+
+/* 1 - tanh^2 = 4 sigma(2|x|) sigma(-2|x|) = 4 A Y (1 - A Y); to first order
+ * in c, Y (1 - A Y) = y (1 - A y) + y c (1 - 2 A y), whose first term is one
+ * fused multiply-add (A y exact): two roundings, both at the result's scale */
+FV_F fv fv32_tanh_grad(fv x) {
+    fv t = fv_mul(fv_absc(x, 0.5f * FV32_TMAX), fv_set(2.0f));
+    fv_logi L = fv_logistic(t);
+    fv Ay = fv_mul(L.A, L.y);
+    fv w1 = fv_fnma(Ay, L.y, L.y);
+    fv w = fv_fma(fv_mul(L.y, L.c), fv_fnma(Ay, fv_set(2.0f), fv_set(1.0f)), w1);
+    return fv_scale(L, fv_mul(w, fv_set(4.0f)));
+}
+
+/* sigma(-x) */
+FV_F fv fv32_log_sigmoid_grad(fv x) {
+    fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
+    fv u = fv_scale(L, L.Y);
+    fv v = fv_fnma(L.A, L.Y, fv_set(1.0f));
+    return fv_sel(fv_lt(fv_set(0.0f), x), u, v);
+}
+
+/* x sigma(x): x - (x A) Y for x >= 0 (x A exact); below, x y (1 + c) 2^-k
+ * with x y an exact pair, so one rounding before the scaling.  The sign bit
+ * picks the arm, so -0 gives -0. */
+FV_F fv fv32_silu(fv x) {
+    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
+    fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
+    fv pos = fv_fnma(fv_mul(xs, L.A), L.Y, x);
+    fv h = fv_mul(xs, L.y);
+    fv l = fv_fms(xs, L.y, h);                           /* x y = h + l */
+    fv neg = fv_scale(L, fv_add(h, fv_fma(h, L.c, l)));
+    return fv_sel(fv_signm(x), neg, pos);
+}
+
+/* x >= 0: sigma(t)(1 + t u) = 1 + u (t - 1 - t u);
+ * x < 0:  u (1 - t sigma(t)) = u (1 - t + t u), which cancels near the root
+ *         (x = -1.278): with 1 - t = m + ml exactly, q1 = m + t A y rounded
+ *         once (t A exact), and the rest first order in c,
+ *         u q / A = y q1 + y (ml + c (t A y + q1)), one rounding at the end */
+FV_F fv fv32_silu_grad(fv x) {
+    fv t = fv_absc(x, FV32_TMAX);
+    fv_logi L = fv_logistic(t);
+    const fv one = fv_set(1.0f);
+    fv u = fv_scale(L, L.Y);
+    fv pos = fv_fma(u, fv_fnma(t, u, fv_sub(t, one)), one);
+    fv m = fv_sub(one, t);
+    fv ml = fv_sub(fv_sub(one, m), t);
+    fv tAy = fv_mul(fv_mul(t, L.A), L.y);
+    fv q1 = fv_fma(fv_mul(t, L.A), L.y, m);
+    fv corr = fv_fma(L.c, fv_add(tAy, q1), ml);
+    fv neg = fv_scale(L, fv_fma(L.y, q1, fv_mul(L.y, corr)));
+    return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
+}
+
+#endif /* FV_WIDTH */
+
+/* ---- the loops ------------------------------------------------------------
+ * FA32V_UNARY(name): fa32v_<name>(x, sx, out, so, n) calling fv32_<name>,
+ * or fa32_<name> without a vector layer; FA32V_BACKWARD(name):
+ * fa32v_<name>_backward(g, sg, x, sx, out, so, n) = g f'(x), f' from
+ * fv32_<name>_grad (fa32_<name>_grad).  Blocks of FA32V_BLOCK elements are
+ * gathered for strided operands. */
+#define FA32V_BLOCK 512
+
+#if FV_WIDTH
+#define FA32V_CONTIG1(name)                                                   \
+    static void fa32v_c_##name(const float *x, float *o, npy_intp n) {        \
+        npy_intp i = 0;                                                       \
+        for (; i + 2 * FV_WIDTH <= n; i += 2 * FV_WIDTH) {                    \
+            fv a = fv32_##name(fv_load(x + i));                               \
+            fv b = fv32_##name(fv_load(x + i + FV_WIDTH));                    \
+            fv_store(o + i, a);                                               \
+            fv_store(o + i + FV_WIDTH, b);                                    \
+        }                                                                     \
+        for (; i + FV_WIDTH <= n; i += FV_WIDTH)                              \
+            fv_store(o + i, fv32_##name(fv_load(x + i)));                     \
+        if (i < n) {                                                          \
+            float bx[FV_WIDTH] = {0}, bo[FV_WIDTH];                           \
+            memcpy(bx, x + i, (size_t)(n - i) * 4);                           \
+            fv_store(bo, fv32_##name(fv_load(bx)));                           \
+            memcpy(o + i, bo, (size_t)(n - i) * 4);                           \
+        }                                                                     \
+    }
+#define FA32V_CONTIG2(name)                                                   \
+    static void fa32v_c_##name##_backward(const float *g, const float *x,     \
+                                          float *o, npy_intp n) {             \
+        npy_intp i = 0;                                                       \
+        for (; i + 2 * FV_WIDTH <= n; i += 2 * FV_WIDTH) {                    \
+            fv a = fv32_##name##_grad(fv_load(x + i));                        \
+            fv b = fv32_##name##_grad(fv_load(x + i + FV_WIDTH));             \
+            fv_store(o + i, fv_mul(fv_load(g + i), a));                       \
+            fv_store(o + i + FV_WIDTH, fv_mul(fv_load(g + i + FV_WIDTH), b)); \
+        }                                                                     \
+        for (; i + FV_WIDTH <= n; i += FV_WIDTH)                              \
+            fv_store(o + i, fv_mul(fv_load(g + i),                            \
+                                   fv32_##name##_grad(fv_load(x + i))));      \
+        if (i < n) {                                                          \
+            float bg[FV_WIDTH] = {0}, bx[FV_WIDTH] = {0}, bo[FV_WIDTH];       \
+            memcpy(bg, g + i, (size_t)(n - i) * 4);                           \
+            memcpy(bx, x + i, (size_t)(n - i) * 4);                           \
+            fv_store(bo, fv_mul(fv_load(bg), fv32_##name##_grad(fv_load(bx))));\
+            memcpy(o + i, bo, (size_t)(n - i) * 4);                           \
+        }                                                                     \
+    }
+#else
+#define FA32V_CONTIG1(name)                                                   \
+    static void fa32v_c_##name(const float *x, float *o, npy_intp n) {        \
+        npy_intp i;                                                           \
+        for (i = 0; i < n; i++) o[i] = fa32_##name(x[i]);                     \
+    }
+#define FA32V_CONTIG2(name)                                                   \
+    static void fa32v_c_##name##_backward(const float *g, const float *x,     \
+                                          float *o, npy_intp n) {             \
+        npy_intp i;                                                           \
+        for (i = 0; i < n; i++) o[i] = g[i] * fa32_##name##_grad(x[i]);       \
+    }
+#endif
+
+#define FA32V_UNARY(name)                                                     \
+    FA32V_CONTIG1(name)                                                       \
+    static void fa32v_##name(char *px, npy_intp sx, char *po, npy_intp so,    \
+                             npy_intp n) {                                    \
+        float bx[FA32V_BLOCK], bo[FA32V_BLOCK];                               \
+        npy_intp i, j, m;                                                     \
+        if (sx == 4 && so == 4) {                                             \
+            fa32v_c_##name((const float *)px, (float *)po, n);                \
+            return;                                                           \
+        }                                                                     \
+        for (i = 0; i < n; i += m) {                                          \
+            m = n - i < FA32V_BLOCK ? n - i : FA32V_BLOCK;                    \
+            for (j = 0; j < m; j++)                                           \
+                memcpy(bx + j, px + (i + j) * sx, 4);                         \
+            fa32v_c_##name(bx, bo, m);                                        \
+            for (j = 0; j < m; j++)                                           \
+                memcpy(po + (i + j) * so, bo + j, 4);                         \
+        }                                                                     \
+    }
+
+#define FA32V_BACKWARD(name)                                                  \
+    FA32V_CONTIG2(name)                                                       \
+    static void fa32v_##name##_backward(char *pg, npy_intp sg, char *px,      \
+                                        npy_intp sx, char *po, npy_intp so,   \
+                                        npy_intp n) {                         \
+        float bg[FA32V_BLOCK], bx[FA32V_BLOCK], bo[FA32V_BLOCK];              \
+        npy_intp i, j, m;                                                     \
+        if (sg == 4 && sx == 4 && so == 4) {                                  \
+            fa32v_c_##name##_backward((const float *)pg, (const float *)px,   \
+                                      (float *)po, n);                        \
+            return;                                                           \
+        }                                                                     \
+        for (i = 0; i < n; i += m) {                                          \
+            m = n - i < FA32V_BLOCK ? n - i : FA32V_BLOCK;                    \
+            for (j = 0; j < m; j++) {                                         \
+                memcpy(bg + j, pg + (i + j) * sg, 4);                         \
+                memcpy(bx + j, px + (i + j) * sx, 4);                         \
+            }                                                                 \
+            fa32v_c_##name##_backward(bg, bx, bo, m);                         \
+            for (j = 0; j < m; j++)                                           \
+                memcpy(po + (i + j) * so, bo + j, 4);                         \
+        }                                                                     \
+    }
+
+/* instantiated by the generated module, for the registry's float32_vector
+ * kinds (fastact/_codegen.py) */
+
+#endif
