@@ -138,6 +138,7 @@ FV_F fv fv32_silu(fv x) {
     fv h = fv_mul(xs, L.y);
     fv l = fv_fms(xs, L.y, h);                           /* x y = h + l */
     fv neg = fv_scale(L, fv_add(h, fv_fma(h, L.c, l)));
+    neg = fv_or(neg, fv_set(-0.0f));                     /* -0 for -0: l is +0 */
     return fv_sel(fv_signm(x), neg, pos);
 }
 

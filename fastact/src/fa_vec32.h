@@ -39,6 +39,7 @@ FV_F fv fv_fma(fv a, fv b, fv c) { return _mm512_fmadd_ps(a, b, c); }
 FV_F fv fv_fnma(fv a, fv b, fv c) { return _mm512_fnmadd_ps(a, b, c); }
 FV_F fv fv_fms(fv a, fv b, fv c) { return _mm512_fmsub_ps(a, b, c); }
 FV_F fv fv_abs(fv a) { return _mm512_abs_ps(a); }
+FV_F fv fv_or(fv a, fv b) { return _mm512_or_ps(a, b); }
 /* min(a, c) and max(a, c) for a constant c: a NaN a comes out as itself */
 FV_F fv fv_minc(fv a, fv c) { return _mm512_min_ps(c, a); }
 FV_F fv fv_maxc(fv a, fv c) { return _mm512_max_ps(c, a); }
@@ -82,6 +83,7 @@ FV_F fv fv_fms(fv a, fv b, fv c) { return _mm256_fmsub_ps(a, b, c); }
 FV_F fv fv_abs(fv a) {
     return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
 }
+FV_F fv fv_or(fv a, fv b) { return _mm256_or_ps(a, b); }
 FV_F fv fv_minc(fv a, fv c) { return _mm256_min_ps(c, a); }
 FV_F fv fv_maxc(fv a, fv c) { return _mm256_max_ps(c, a); }
 /* AVX2's estimate has only 12 bits (one correction would leave 2^-24): a

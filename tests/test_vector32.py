@@ -1,0 +1,105 @@
+"""The float32 vector kernels (src/fa_kernels32v.h) behind the registry's
+``float32_vector`` kinds: the same value for an element wherever it sits
+(vector body, tail, strided block), the special inputs, quiet flags.
+
+Their accuracy is the accuracy suite's (test_accuracy.py, every SIMD level
+in CI) and the exhaustive sweep's; the agreement between levels is
+test_generated.py's."""
+
+import numpy as np
+import pytest
+
+from fastact import ACTIVATIONS
+
+VEC = [(act, kind) for act in ACTIVATIONS.values() for kind in act.float32_vector]
+IDS = [f"{a.name}-{k}" for a, k in VEC]
+
+
+def _call(act, kind, x, g=None, **kw):
+    if kind == "forward":
+        return act.forward(x, **kw)
+    if kind == "grad":
+        return act.grad(x, **kw)
+    return act.backward(g, x, **kw)
+
+
+def _data(n, seed=3):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.standard_normal(n // 2) * 6, rng.uniform(-120, 120, n - n // 2)])
+    g = rng.standard_normal(n)
+    return x.astype(np.float32), g.astype(np.float32)
+
+
+def test_vector_kinds_are_float32_kinds():
+    for act, kind in VEC:
+        assert kind in act.float32 and not act.params, (act.name, kind)
+
+
+@pytest.mark.parametrize("act,kind", VEC, ids=IDS)
+def test_every_length_and_offset_gives_the_same_bits(act, kind):
+    """Tails of every length up to three vectors of 16, and unaligned starts,
+    give what the element gives inside a long contiguous run."""
+    x, g = _data(4096)
+    full = _call(act, kind, x, g)
+    for start in (0, 1, 3, 7):
+        for n in range(0, 50):
+            part = _call(act, kind, x[start:start + n], g[start:start + n])
+            np.testing.assert_array_equal(part.view(np.uint32),
+                                          full[start:start + n].view(np.uint32))
+
+
+@pytest.mark.parametrize("act,kind", VEC, ids=IDS)
+def test_strided_runs_and_out_give_the_same_bits(act, kind):
+    x, g = _data(3001)
+    full = _call(act, kind, x, g)
+    xs = np.empty(2 * x.size, np.float32)
+    xs[::2] = x
+    gs = np.empty(3 * x.size, np.float32)[::3]
+    gs[:] = g
+    out = np.full(2 * x.size, 7.0, np.float32)
+    x0, g0 = xs.copy(), gs.copy()
+    r = _call(act, kind, xs[::2], gs, out=out[1::2])
+    assert r is not None
+    np.testing.assert_array_equal(out[1::2].view(np.uint32), full.view(np.uint32))
+    assert (out[::2] == 7.0).all()                     # nothing written between
+    np.testing.assert_array_equal(xs, x0)              # inputs untouched
+    np.testing.assert_array_equal(gs, g0)
+    rev = _call(act, kind, x[::-1], g[::-1])
+    np.testing.assert_array_equal(rev[::-1].view(np.uint32), full.view(np.uint32))
+
+
+SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45,
+                     1.1754944e-38, 3.4028235e38, -3.4028235e38, 87.5, -87.5, 88.8,
+                     -88.8, 103.9, -103.9, 104.0, -104.0, 110.0, -110.0, 120.0, -120.0,
+                     -1.2784645], dtype=np.float32)
+
+
+@pytest.mark.parametrize("act,kind", VEC, ids=IDS)
+def test_special_inputs_raise_no_flags_and_match_float64(act, kind):
+    """NaN in, NaN out; infinities give the limits; subnormal results and the
+    extremes within a few ULP of the float64 values; and no floating-point
+    flag but underflow (errstate raise turns any into an error)."""
+    x = np.tile(SPECIALS, 20)                 # the tail and the vector body
+    g = np.ones_like(x)
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        got = _call(act, kind, x, g)
+    want = _call(act, kind, x.astype(np.float64), g.astype(np.float64))
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    w32 = want[~nan].astype(np.float32)
+    same = got[~nan] == w32
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(same, 0.0, np.abs(got[~nan].astype(np.float64) - w32.astype(np.float64)))
+    floor = np.float32(2.0 ** -6 if act.grad_has_root and kind != "forward" else 0.0)
+    with np.errstate(over="ignore"):
+        ulp = np.abs(np.spacing(np.maximum(np.abs(w32), floor)))
+    ulp = np.where(np.isinf(w32), np.inf, np.maximum(ulp, np.float32(1e-45)))
+    assert (diff <= 2 * ulp).all(), (x[~nan][np.argmax(diff / ulp)], float((diff / ulp).max()))
+
+
+@pytest.mark.parametrize("act,kind", VEC, ids=IDS)
+def test_negative_zero_keeps_the_float64_sign(act, kind):
+    x = np.array([-0.0, 0.0] * 20, np.float32)
+    r = _call(act, kind, x, np.ones_like(x))
+    want = _call(act, kind, x.astype(np.float64), np.ones(x.size))
+    np.testing.assert_array_equal(np.signbit(r), np.signbit(want.astype(np.float32)))
