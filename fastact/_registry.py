@@ -314,7 +314,8 @@ _TABLE = (
         "gelu", "Gaussian error linear unit (exact, through the normal CDF).",
         r"x\,\Phi(x) = \frac{x}{2} \operatorname{erfc}\left(-\frac{x}{\sqrt 2}\right)",
         r"\Phi(x) + x\,\varphi(x)",
-        grad_has_root=True, float32=_F32_ALL, torch="torch.nn.functional.gelu(x)",
+        grad_has_root=True, float32=_F32_ALL, float32_vector=_F32_ALL,
+        torch="torch.nn.functional.gelu(x)",
         textbook=("0.5 * x * (1 + erf(x / np.sqrt(2)))",
                   "0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x ** 2 / 2) / "
                   "np.sqrt(2 * np.pi)")),

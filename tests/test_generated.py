@@ -14,7 +14,8 @@ SRC = os.path.join(ROOT, "fastact", "src")
 
 
 @pytest.mark.parametrize("gen,header", [("gen_normal.py", "fa_normal.h"),
-                                        ("gen_roots.py", "fa_roots.h")])
+                                        ("gen_roots.py", "fa_roots.h"),
+                                        ("gen_gelu32.py", "fa_gelu32.h")])
 def test_header_matches_generator(gen, header):
     pytest.importorskip("mpmath")
     if not os.path.exists(os.path.join(SRC, gen)):

@@ -103,3 +103,22 @@ def test_negative_zero_keeps_the_float64_sign(act, kind):
     r = _call(act, kind, x, np.ones_like(x))
     want = _call(act, kind, x.astype(np.float64), np.ones(x.size))
     np.testing.assert_array_equal(np.signbit(r), np.signbit(want.astype(np.float32)))
+
+
+@pytest.mark.parametrize("act,kind", [(a, k) for a, k in VEC if k != "backward"],
+                         ids=[i for i, (a, k) in zip(IDS, VEC) if k != "backward"])
+def test_dense_grid_within_the_bound(act, kind):
+    """Every 2^-12 from -16 to 16 and a log grid to 120 on both sides: the
+    ranges where a kernel's reduction changes regime (GELU's tail below -12
+    carries the low part of x^2 in its exponent)."""
+    from fastact import _verify
+    lin = np.arange(-16, 16, 2.0 ** -12)
+    log = np.geomspace(1e-30, 120, 1 << 16)
+    x = np.concatenate([lin, log, -log]).astype(np.float32)
+    err, worst, _ = _verify.measure(act, kind, "float32", x, {})
+    assert err <= _verify.bound("float32", kind), (act.name, kind, err, worst)
+
+
+def test_gelu_grad_is_one_half_at_zero():
+    x = np.array([0.0, -0.0], np.float32)
+    assert (ACTIVATIONS["gelu"].grad(x) == np.float32(0.5)).all()

@@ -40,13 +40,13 @@ FV_F fv fv_fnma(fv a, fv b, fv c) { return _mm512_fnmadd_ps(a, b, c); }
 FV_F fv fv_fms(fv a, fv b, fv c) { return _mm512_fmsub_ps(a, b, c); }
 FV_F fv fv_abs(fv a) { return _mm512_abs_ps(a); }
 FV_F fv fv_or(fv a, fv b) { return _mm512_or_ps(a, b); }
+FV_F fv fv_and(fv a, fv b) { return _mm512_and_ps(a, b); }
 /* min(a, c) and max(a, c) for a constant c: a NaN a comes out as itself */
 FV_F fv fv_minc(fv a, fv c) { return _mm512_min_ps(c, a); }
 FV_F fv fv_maxc(fv a, fv c) { return _mm512_max_ps(c, a); }
 /* 1/a with a relative error below 2^-14 (rcp14) */
 FV_F fv fv_rcp(fv a) { return _mm512_rcp14_ps(a); }
 FV_F fvm fv_lt(fv a, fv b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
-FV_F fvm fv_isnan(fv a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 /* the lanes whose sign bit is set (-0 and negative NaNs too) */
 FV_F fvm fv_signm(fv a) { return _mm512_movepi32_mask(_mm512_castps_si512(a)); }
 /* m ? a : b, lane by lane */
@@ -54,11 +54,15 @@ FV_F fv fv_sel(fvm m, fv a, fv b) { return _mm512_mask_blend_ps(m, b, a); }
 FV_F fvi fv_bits(fv a) { return _mm512_castps_si512(a); }
 FV_F fv fv_frombits(fvi a) { return _mm512_castsi512_ps(a); }
 FV_F fvi fvi_set(int32_t a) { return _mm512_set1_epi32(a); }
-FV_F fvi fvi_add(fvi a, fvi b) { return _mm512_add_epi32(a, b); }
 FV_F fvi fvi_sub(fvi a, fvi b) { return _mm512_sub_epi32(a, b); }
 FV_F fvi fvi_min(fvi a, fvi b) { return _mm512_min_epi32(a, b); }
 FV_F fvi fvi_shl23(fvi a) { return _mm512_slli_epi32(a, 23); }
 FV_F fvi fvi_sra1(fvi a) { return _mm512_srai_epi32(a, 1); }
+FV_F fvi fvi_srl20(fvi a) { return _mm512_srli_epi32(a, 20); }
+/* t[j] lane by lane for a table of 32 (only j's low 5 bits count) */
+FV_F fv fv_lookup32(const float *t, fvi j) {
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(t), j, _mm512_loadu_ps(t + 16));
+}
 /* a 2^m for integer-valued m in [-160, 0] (or NaN), rounded once, also
  * into the subnormals */
 FV_F fv fv_ldexp(fv a, fv m) { return _mm512_scalef_ps(a, m); }
@@ -84,24 +88,35 @@ FV_F fv fv_abs(fv a) {
     return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
 }
 FV_F fv fv_or(fv a, fv b) { return _mm256_or_ps(a, b); }
+FV_F fv fv_and(fv a, fv b) { return _mm256_and_ps(a, b); }
 FV_F fv fv_minc(fv a, fv c) { return _mm256_min_ps(c, a); }
 FV_F fv fv_maxc(fv a, fv c) { return _mm256_max_ps(c, a); }
 /* AVX2's estimate has only 12 bits (one correction would leave 2^-24): a
  * correctly rounded division (rcpps and a Newton step measured 5% slower) */
 FV_F fv fv_rcp(fv a) { return _mm256_div_ps(_mm256_set1_ps(1.0f), a); }
 FV_F fvm fv_lt(fv a, fv b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-FV_F fvm fv_isnan(fv a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 /* blendv looks at the sign bit only: the value is its own mask */
 FV_F fvm fv_signm(fv a) { return a; }
 FV_F fv fv_sel(fvm m, fv a, fv b) { return _mm256_blendv_ps(b, a, m); }
 FV_F fvi fv_bits(fv a) { return _mm256_castps_si256(a); }
 FV_F fv fv_frombits(fvi a) { return _mm256_castsi256_ps(a); }
 FV_F fvi fvi_set(int32_t a) { return _mm256_set1_epi32(a); }
-FV_F fvi fvi_add(fvi a, fvi b) { return _mm256_add_epi32(a, b); }
 FV_F fvi fvi_sub(fvi a, fvi b) { return _mm256_sub_epi32(a, b); }
 FV_F fvi fvi_min(fvi a, fvi b) { return _mm256_min_epi32(a, b); }
 FV_F fvi fvi_shl23(fvi a) { return _mm256_slli_epi32(a, 23); }
 FV_F fvi fvi_sra1(fvi a) { return _mm256_srai_epi32(a, 1); }
+FV_F fvi fvi_srl20(fvi a) { return _mm256_srli_epi32(a, 20); }
+/* four 8-entry permutes, and bits 3 and 4 of j (moved to the sign) pick */
+FV_F fv fv_lookup32(const float *t, fvi j) {
+    fv p0 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t), j);
+    fv p1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 8), j);
+    fv p2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 16), j);
+    fv p3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), j);
+    fv b3 = _mm256_castsi256_ps(_mm256_slli_epi32(j, 28));
+    fv b4 = _mm256_castsi256_ps(_mm256_slli_epi32(j, 27));
+    return _mm256_blendv_ps(_mm256_blendv_ps(p0, p1, b3),
+                            _mm256_blendv_ps(p2, p3, b3), b4);
+}
 FV_F fv fv_ldexp(fv a, fv m);      /* below: two exact factors */
 #define FV_LDEXP_BY_BITS 1
 
