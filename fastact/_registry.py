@@ -213,7 +213,8 @@ _TABLE = (
         r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},"
         r"\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
         r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
-        kinks=(0.0,), float32=_F32_ALL, torch="torch.nn.functional.selu(x)",
+        kinks=(0.0,), float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.nn.functional.selu(x)",
         textbook=("1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * "
                   "(np.exp(x) - 1))",
                   "1.0507009873554805 * np.where(x > 0, 1, 1.6732632423543772 * "

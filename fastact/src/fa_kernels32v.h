@@ -163,6 +163,32 @@ FV_F fv fv32_silu_grad(fv x) {
     return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
 }
 
+/* ---- SELU' -----------------------------------------------------------------
+ * lambda for x > 0, C e^x below (C = lambda alpha, a float pair Chi + Clo).
+ * With n = round(x log2 e), r = x - n ln2 (exact in its high part, the low
+ * part d carried to first order) and e^r = 1 + r + w:
+ *     C e^x = 2^n (Chi + [Chi r + Chi (w + d) + Clo (1 + r)]),
+ * the bracket's roundings at most half its size: one rounding after Chi,
+ * one more only if the result is subnormal.  x is clamped to -110, where
+ * C e^x is far below half the least subnormal. */
+FV_F fv fv_scaled_exp(fv x, float chi, float clo) {
+    const fv magic = fv_set(FV32_MAGIC), Chi = fv_set(chi);
+    fv xm = fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-FV32_TMAX));
+    fv n = fv_sub(fv_fma(xm, fv_set(FV32_LOG2E), magic), magic);
+    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), xm);        /* exact */
+    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), r1);
+    fv d = fv_fnma(n, fv_set(FV32_LN2_LO), fv_sub(r1, r));
+    fv wd = fv_fma(fv_mul(r, r), fv_expm1_q(r), d);
+    fv lo = fv_fma(fv_set(clo), r, fv_set(clo));
+    fv V = fv_add(Chi, fv_fma(Chi, r, fv_fma(Chi, wd, lo)));
+    return fv_ldexp(V, n);
+}
+
+FV_F fv fv32_selu_grad(fv x) {
+    fv e = fv_scaled_exp(x, 1.7580993175506592f, 2.3296717444054593e-08f);
+    return fv_sel(fv_lt(fv_set(0.0f), x), fv_set(1.0507010221481323f), e);
+}
+
 /* ---- GELU ------------------------------------------------------------------
  * Both kernels are e^(-a^2/2) T(a), a = |x|, with T one of the piecewise
  * polynomials of fa_gelu32.h (32 intervals by the bits of a + 1, degree 5 in
