@@ -92,8 +92,11 @@ class UfuncSpec:
     #: the registry entry the ufunc comes from ("" for the roofline loops)
     activation: str = ""
     #: the float32 run is this array function of src/fa_kernels32v.h (vector
-    #: kernels in single precision; Activation.float32_vector), "" if none
+    #: kernels in single precision; Activation.float32_vector), "" if none.
+    #: With ``params``, only when they are one value each, equal to
+    #: ``vec32_at`` (the defaults the kernel has built in)
     vec32: str = ""
+    vec32_at: tuple[float, ...] = ()
 
     @property
     def nin(self) -> int:
@@ -128,16 +131,17 @@ def ufunc_specs(registry=None) -> list[UfuncSpec]:
         grad = f"fa_{act.name}_grad({args})"
         bwd = f"grad_output * {grad}"
         stream = not act.transcendental
+        at = tuple(float(p.default) for p in act.params) if act.float32_vector else ()
         out.append(UfuncSpec(act.name, ("x",) + params, params, fwd, thr,
                              act.summary, k32("forward", fwd), stream,
-                             activation=act.name, vec32=v32("forward")))
+                             activation=act.name, vec32=v32("forward"), vec32_at=at))
         out.append(UfuncSpec(act.name + "_grad", ("x",) + params, params, grad, thr,
                              f"Derivative of {act.name}.", k32("grad", grad), stream,
-                             activation=act.name, vec32=v32("grad")))
+                             activation=act.name, vec32=v32("grad"), vec32_at=at))
         out.append(UfuncSpec(act.name + "_backward", ("grad_output", "x") + params,
                              params, bwd, thr, f"Backward pass of {act.name}.",
                              k32("backward", bwd), stream, activation=act.name,
-                             vec32=v32("backward")))
+                             vec32=v32("backward"), vec32_at=at))
         if act.has_defaults:
             # the same at PyTorch's default parameters, baked in: the wrappers
             # call these when no parameter is given (one operand fewer for
@@ -193,15 +197,16 @@ def _kernel_decls(reg) -> list[str]:
     # (src/fa_kernels32v.h: FA32V_UNARY for forward and grad, FA32V_BACKWARD)
     inst, decls = [], []
     for act in reg.ACTIVATIONS.values():
-        assert not act.params or not act.float32_vector, act.name
+        assert not act.float32_vector or all(p.default is not None for p in act.params)
+        at = "".join(f", {float(p.default)!r}" for p in act.params) if act.float32_vector else ""
         for kind in act.float32_vector:
             fn = act.callable_name(kind)
             if kind == "backward":
-                inst.append(f"    FA32V_BACKWARD({act.name})")
+                inst.append(f"    FA32V_BACKWARD({act.name}{at})")
                 decls.append(f"    void fa32v_{fn}(char *, npy_intp, char *, npy_intp, "
                              "char *, npy_intp, npy_intp) noexcept nogil")
             else:
-                inst.append(f"    FA32V_UNARY({fn})")
+                inst.append(f"    FA32V_UNARY({fn}{at})")
                 decls.append(f"    void fa32v_{fn}(char *, npy_intp, char *, npy_intp, "
                              "npy_intp) noexcept nogil")
     lines += ["", "cdef extern from *:", '    """', '    #include "fa_kernels32v.h"']
@@ -221,13 +226,13 @@ def kernel_call(u: UfuncSpec, t: str) -> tuple[str, str]:
 def _run_function(u: UfuncSpec, t: str) -> str:
     _, ctype, load, store = DTYPES[t]
     ins = u.inputs
-    if t == "f" and u.vec32:
+    vals = [i for i in ins if i not in u.params]
+    if t == "f" and u.vec32 and not u.params:
         args = ", ".join(f"char *p_{i}, npy_intp s_{i}" for i in ins)
         call = ", ".join(f"p_{i}, s_{i}" for i in ins)
         return (f"cdef void _run_{u.name}_{t}({args}, char *p_out, npy_intp s_out, "
                 f"npy_intp n) noexcept nogil:\n"
                 f"    {u.vec32}({call}, p_out, s_out, n)\n")
-    vals = [i for i in ins if i not in u.params]
     vtype, expr = kernel_call(u, t)
     u = replace(u, expr=expr)
     if vtype == "float":
@@ -248,6 +253,14 @@ def _run_function(u: UfuncSpec, t: str) -> str:
         lines.append(f"    cdef const double *a_{p} = <const double *>p_{p}")
     contiguous = " and ".join(
         [f"s_{v} == sizeof({ctype})" for v in vals] + [f"s_out == sizeof({ctype})"])
+    if t == "f" and u.vec32:
+        # the vector kernel has the defaults built in: it serves a call whose
+        # parameters are those values (so elu(x) and elu(x, alpha=1.0) agree)
+        at = " and ".join(f"s_{p} == 0 and a_{p}[0] == {v!r}"
+                          for p, v in zip(u.params, u.vec32_at))
+        call = ", ".join(f"p_{i}, s_{i}" for i in vals)
+        lines += [f"    if {at}:", f"        {u.vec32}({call}, p_out, s_out, n)",
+                  "        return"]
     store_c = "out[i] = " + store.format(u.expr)
 
     def body(indent, param_mode):

@@ -88,7 +88,9 @@ class Activation:
     #: the kinds (of those in ``float32``) whose float32 loops run vector
     #: kernels in single precision, ``fv32_<name>`` / ``fv32_<name>_grad`` in
     #: ``fastact/src/fa_kernels32v.h`` (16 lanes on AVX-512, 8 on AVX2; the
-    #: scalar float32 kernel where the build has no vector layer)
+    #: scalar float32 kernel where the build has no vector layer).  For a
+    #: parameterized entry the kernel has PyTorch's defaults built in and
+    #: serves the calls whose parameters are those values, one per call
     float32_vector: tuple[str, ...] = ()
 
     # ---- derived names -------------------------------------------------
@@ -205,7 +207,8 @@ _TABLE = (
         r"\begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}",
         r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
         params=(_ALPHA,), kinks=(0.0,),
-        float32=_F32_ALL, torch="torch.nn.functional.elu(x, alpha=1.0)",
+        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.nn.functional.elu(x, alpha=1.0)",
         textbook=("np.where(x > 0, x, alpha * (np.exp(x) - 1))",
                   "np.where(x > 0, 1, alpha * np.exp(x))")),
     Activation(
@@ -225,7 +228,8 @@ _TABLE = (
         r"\begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}",
         params=(Param("alpha", 1.0, "scale of the negative side; must be nonzero",
                       nonzero=True, samples=(0.5, 2.0)),),
-        kinks=(0.0,), float32=_F32_ALL, torch="torch.nn.functional.celu(x, alpha=1.0)",
+        kinks=(0.0,), float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.nn.functional.celu(x, alpha=1.0)",
         textbook=("np.maximum(0, x) + np.minimum(0, alpha * (np.exp(x / alpha) - 1))",
                   "np.where(x > 0, 1, np.exp(x / alpha))")),
     Activation(
@@ -281,7 +285,8 @@ _TABLE = (
         r"\sigma(\beta x)",
         params=(Param("beta", 1.0, "sharpness; must be nonzero", nonzero=True,
                       samples=(0.5, 2.0)),),
-        float32=_F32_ALL, torch="torch.nn.functional.softplus(x, beta=1.0)  "
+        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        torch="torch.nn.functional.softplus(x, beta=1.0)  "
               "(PyTorch also switches to x above threshold=20; fastact is exact "
               "everywhere)",
         textbook=("np.log(1 + np.exp(beta * x)) / beta",

@@ -32,7 +32,26 @@ def _data(n, seed=3):
 
 def test_vector_kinds_are_float32_kinds():
     for act, kind in VEC:
-        assert kind in act.float32 and not act.params, (act.name, kind)
+        assert kind in act.float32, (act.name, kind)
+        assert all(p.default is not None for p in act.params), (act.name, kind)
+
+
+@pytest.mark.parametrize("act,kind", [(a, k) for a, k in VEC if a.params],
+                         ids=[i for i, (a, k) in zip(IDS, VEC) if a.params])
+def test_parameters_at_the_defaults_take_the_vector_kernel(act, kind):
+    """The kernel has the defaults built in: passed as one value they give
+    its bits; other values, or the defaults as an array, the scalar kernel
+    (within the bound of the same values)."""
+    x, g = _data(3000)
+    base = _call(act, kind, x, g)
+    pv = {p.name: np.float64(p.default) for p in act.params}
+    f = getattr(act, kind).ufunc
+    args = (g, x) if kind == "backward" else (x,)
+    np.testing.assert_array_equal(f(*args, *pv.values()).view(np.uint32), base.view(np.uint32))
+    arr = [np.full(x.size, v) for v in pv.values()]
+    other = f(*args, *arr)
+    ulp = np.spacing(np.maximum(np.abs(base), np.float32(2.0 ** -6))).astype(np.float64)
+    assert (np.abs(other.astype(np.float64) - base) <= 4 * ulp).all()
 
 
 @pytest.mark.parametrize("act,kind", VEC, ids=IDS)

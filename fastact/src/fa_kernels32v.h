@@ -102,6 +102,9 @@ FV_F fv fv32_sigmoid(fv x) {
     return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
 }
 
+/* softplus' at beta = 1 */
+FV_F fv fv32_softplus_grad(fv x) { return fv32_sigmoid(x); }
+
 /* sigma(t) sigma(-t) = u - u^2 */
 FV_F fv fv32_sigmoid_grad(fv x) {
     fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
@@ -163,8 +166,8 @@ FV_F fv fv32_silu_grad(fv x) {
     return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
 }
 
-/* ---- SELU' -----------------------------------------------------------------
- * lambda for x > 0, C e^x below (C = lambda alpha, a float pair Chi + Clo).
+/* ---- SELU', ELU', CELU' ------------------------------------------------------
+ * SELU': lambda for x > 0, C e^x below (C = lambda alpha, a float pair Chi + Clo).
  * With n = round(x log2 e), r = x - n ln2 (exact in its high part, the low
  * part d carried to first order) and e^r = 1 + r + w:
  *     C e^x = 2^n (Chi + [Chi r + Chi (w + d) + Clo (1 + r)]),
@@ -183,6 +186,13 @@ FV_F fv fv_scaled_exp(fv x, float chi, float clo) {
     fv V = fv_add(Chi, fv_fma(Chi, r, fv_fma(Chi, wd, lo)));
     return fv_ldexp(V, n);
 }
+
+/* at alpha = 1 (the vector kernels' parameters are PyTorch's defaults):
+ * elu' = celu' = 1 for x > 0, e^x below */
+FV_F fv fv32_elu_grad(fv x) {
+    return fv_sel(fv_lt(fv_set(0.0f), x), fv_set(1.0f), fv_scaled_exp(x, 1.0f, 0.0f));
+}
+FV_F fv fv32_celu_grad(fv x) { return fv32_elu_grad(x); }
 
 FV_F fv fv32_selu_grad(fv x) {
     fv e = fv_scaled_exp(x, 1.7580993175506592f, 2.3296717444054593e-08f);
@@ -280,11 +290,13 @@ FV_F fv fv32_gelu_grad(fv x) {
  * or fa32_<name> without a vector layer; FA32V_BACKWARD(name):
  * fa32v_<name>_backward(g, sg, x, sx, out, so, n) = g f'(x), f' from
  * fv32_<name>_grad (fa32_<name>_grad).  Blocks of FA32V_BLOCK elements are
- * gathered for strided operands. */
+ * gathered for strided operands.  A parameterized function's kernels have
+ * its defaults built in; the scalar fallback is handed them after the name:
+ * FA32V_UNARY(elu_grad, 1.0). */
 #define FA32V_BLOCK 512
 
 #if FV_WIDTH
-#define FA32V_CONTIG1(name)                                                   \
+#define FA32V_CONTIG1(name, ...)                                              \
     static void fa32v_c_##name(const float *x, float *o, npy_intp n) {        \
         npy_intp i = 0;                                                       \
         for (; i + 2 * FV_WIDTH <= n; i += 2 * FV_WIDTH) {                    \
@@ -302,7 +314,7 @@ FV_F fv fv32_gelu_grad(fv x) {
             memcpy(o + i, bo, (size_t)(n - i) * 4);                           \
         }                                                                     \
     }
-#define FA32V_CONTIG2(name)                                                   \
+#define FA32V_CONTIG2(name, ...)                                              \
     static void fa32v_c_##name##_backward(const float *g, const float *x,     \
                                           float *o, npy_intp n) {             \
         npy_intp i = 0;                                                       \
@@ -324,21 +336,22 @@ FV_F fv fv32_gelu_grad(fv x) {
         }                                                                     \
     }
 #else
-#define FA32V_CONTIG1(name)                                                   \
+#define FA32V_CONTIG1(name, ...)                                              \
     static void fa32v_c_##name(const float *x, float *o, npy_intp n) {        \
         npy_intp i;                                                           \
-        for (i = 0; i < n; i++) o[i] = fa32_##name(x[i]);                     \
+        for (i = 0; i < n; i++) o[i] = fa32_##name(x[i], ##__VA_ARGS__);      \
     }
-#define FA32V_CONTIG2(name)                                                   \
+#define FA32V_CONTIG2(name, ...)                                              \
     static void fa32v_c_##name##_backward(const float *g, const float *x,     \
                                           float *o, npy_intp n) {             \
         npy_intp i;                                                           \
-        for (i = 0; i < n; i++) o[i] = g[i] * fa32_##name##_grad(x[i]);       \
+        for (i = 0; i < n; i++)                                               \
+            o[i] = g[i] * fa32_##name##_grad(x[i], ##__VA_ARGS__);            \
     }
 #endif
 
-#define FA32V_UNARY(name)                                                     \
-    FA32V_CONTIG1(name)                                                       \
+#define FA32V_UNARY(name, ...)                                                \
+    FA32V_CONTIG1(name, ##__VA_ARGS__)                                        \
     static void fa32v_##name(char *px, npy_intp sx, char *po, npy_intp so,    \
                              npy_intp n) {                                    \
         float bx[FA32V_BLOCK], bo[FA32V_BLOCK];                               \
@@ -357,8 +370,8 @@ FV_F fv fv32_gelu_grad(fv x) {
         }                                                                     \
     }
 
-#define FA32V_BACKWARD(name)                                                  \
-    FA32V_CONTIG2(name)                                                       \
+#define FA32V_BACKWARD(name, ...)                                             \
+    FA32V_CONTIG2(name, ##__VA_ARGS__)                                        \
     static void fa32v_##name##_backward(char *pg, npy_intp sg, char *px,      \
                                         npy_intp sx, char *po, npy_intp so,   \
                                         npy_intp n) {                         \
