@@ -357,7 +357,7 @@ def _sweep_chunk(args):
 
 
 def exhaustive_float32(only=None, kinds=("forward", "grad"), chunk=1 << 24,
-                       processes=None, progress=True, on_row=None):
+                       processes=None, progress=True, on_row=None, all_params=True):
     """Every one of the 2**32 float32 inputs, in parallel chunks.
 
     backward with grad_output = 1 is the grad rounded the same way (tested bit
@@ -368,7 +368,7 @@ def exhaustive_float32(only=None, kinds=("forward", "grad"), chunk=1 << 24,
 
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
     starts = range(0, 1 << 32, chunk)
-    jobs = [(a, k, p) for a in acts for p in _params_list(a, True) for k in kinds]
+    jobs = [(a, k, p) for a in acts for p in _params_list(a, all_params) for k in kinds]
     bar = Progress(len(jobs) * len(starts), enabled=progress)
     rows = []
     ctx = mp.get_context("spawn")
@@ -427,8 +427,10 @@ def main(argv=None) -> int:
                   f"{row['worst']!r} ({'pass' if row['ok'] else 'FAIL'})",
                   file=sys.stderr, flush=True)
 
-        rows, wall = exhaustive_float32(only=only, progress=not a.no_progress,
-                                        on_row=on_row)
+        # backward with grad_output = 1 is the grad: forward and grad only
+        kinds = tuple(k for k in a.kinds.split(",") if k in ("forward", "grad"))
+        rows, wall = exhaustive_float32(only=only, kinds=kinds, progress=not a.no_progress,
+                                        on_row=on_row, all_params=not a.defaults_only)
         print(format_rows(rows))
         print(f"exhaustive float32 sweep: {wall:.0f} s wall on {os.cpu_count()} cores")
     else:

@@ -80,3 +80,20 @@ def test_textbook_formulas_lose_the_tails_that_fastact_keeps():
     x = np.array([-10.0])
     assert _verify.textbook(gelu, "forward", x, None, {})[0] == 0  # 1 + erf(-7.07) = 0
     assert fastact.gelu(x)[0] == pytest.approx(-7.619853024160527e-23, rel=1e-15)
+
+
+def test_exhaustive_sweep_takes_the_kinds_and_parameters_asked_for(monkeypatch, capsys):
+    """--kinds and --defaults-only reach the sweep (a cell takes a minute, so
+    the sweep itself is replaced by a recorder)."""
+    seen = {}
+
+    def fake(only=None, kinds=(), progress=True, on_row=None, all_params=True, **kw):
+        seen.update(only=only, kinds=kinds, all_params=all_params)
+        return [], 0.0
+
+    monkeypatch.setattr(_verify, "exhaustive_float32", fake)
+    _verify.main(["--exhaustive", "--only", "elu", "--kinds", "grad,backward",
+                  "--defaults-only", "--no-progress"])
+    assert seen == {"only": ["elu"], "kinds": ("grad",), "all_params": False}
+    _verify.main(["--exhaustive", "--only", "elu", "--no-progress"])
+    assert seen["kinds"] == ("forward", "grad") and seen["all_params"] is True
