@@ -421,7 +421,7 @@ cdef extern from "fa_runtime.h":
     void fa_par_report(long long, long long, int) noexcept nogil
     long long fa_par_used, fa_par_adaptive, fa_par_regions, fa_par_late
     long long fa_par_skipped, fa_par_chunks, fa_par_worker_chunks
-    long long fa_par_until_ns, fa_par_backoff_ns
+    long long fa_par_until_ns, fa_par_backoff_ns, fa_par_probe
 
 cdef extern from "fa_ufunc.h":
     void fa_set_type_resolver(object)
@@ -483,11 +483,12 @@ def _parallel_stats():
 def _set_adaptive(bint on):
     """Back off after contended calls (the default), or never (tests that need
     the workers to run); returns the previous setting."""
-    global fa_par_adaptive, fa_par_until_ns, fa_par_backoff_ns
+    global fa_par_adaptive, fa_par_until_ns, fa_par_backoff_ns, fa_par_probe
     old = bool(fa_par_adaptive)
     fa_par_adaptive = on
     fa_par_until_ns = 0
     fa_par_backoff_ns = 0
+    fa_par_probe = 0
     return old
 
 
@@ -495,6 +496,11 @@ def _par_report(long long worker_chunks, long long nchunks, int nt):
     """Report a parallel call as the driver does (for the tests of the
     back-off: how many of nchunks chunks the workers took)."""
     fa_par_report(worker_chunks, nchunks, nt)
+
+
+def _par_allowed():
+    """Whether a call would run in parallel now, as the driver asks it."""
+    return bool(fa_par_allowed())
 
 
 def _after_fork_in_child(bint parent_had_threads):

@@ -181,6 +181,34 @@ def test_backoff_after_late_workers_runs_serially_then_recovers():
 
 
 @needs_openmp
+def test_first_call_after_a_backoff_is_a_probe():
+    """The workers sleep through a back-off, so the call that ends it is
+    late on any machine: it does not count, the one after it does."""
+    import time
+    u = fastact._ufuncs
+    old = u._set_adaptive(True)
+    try:
+        u._par_report(0, 16, 2)
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        assert not u._par_allowed()
+        time.sleep(0.002)
+        assert u._par_allowed()                  # over: this call probes
+        u._par_report(0, 16, 2)                  # late, but a probe's
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        assert u._par_allowed()
+        u._par_report(1, 16, 2)                  # late with the workers awake
+        assert u._parallel_stats()["backoff_ns"] == 2_000_000
+        assert not u._par_allowed()
+        time.sleep(0.003)
+        assert u._par_allowed()
+        u._par_report(8, 16, 2)                  # the probe kept pace: halve
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        assert u._par_allowed()
+    finally:
+        u._set_adaptive(old)
+
+
+@needs_openmp
 def test_adaptive_off_never_backs_off():
     u = fastact._ufuncs
     old = u._set_adaptive(False)

@@ -299,8 +299,12 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
  * half its fair share, the threads did not run side by side, and the calls
  * that follow run on the calling thread alone for a while (1 ms after the
  * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming,
- * halving again with every call whose threads kept pace), then try again.  On a quiet machine the shares stay near even and nothing
- * backs off.  The result does not depend on any of this: every element is
+ * halving again with every call whose threads kept pace), then try again.
+ * The first parallel call after a back-off is a probe whose lateness does not
+ * count: its workers have slept through the serial calls and wake late on
+ * any machine, so judged like the others a tight loop of calls, once backed
+ * off, would stay serial for good.  The call after it finds them awake.  On
+ * a quiet machine the shares stay near even and nothing backs off.  The result does not depend on any of this: every element is
  * computed by the same kernel whichever thread takes its chunk.
  *
  * What the workers do between calls is libgomp's wait policy, which
@@ -317,6 +321,7 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
 static long long fa_par_until_ns = 0;     /* run serially until this time */
 static long long fa_par_backoff_ns = 0;   /* the back-off in force or last used */
 static long long fa_par_adaptive = 1;     /* 0: never back off (tests) */
+static long long fa_par_probe = 0;        /* the next report is a probe's */
 static long long fa_par_used = 0;         /* a parallel region ran (fork safety) */
 static long long fa_par_regions = 0, fa_par_late = 0, fa_par_skipped = 0;
 static long long fa_par_chunks = 0, fa_par_worker_chunks = 0;
@@ -339,6 +344,9 @@ static inline int fa_par_allowed(void) {
         FA_ADD(fa_par_skipped, 1);
         return 0;
     }
+    /* the back-off is over: this call wakes the workers */
+    FA_STORE(fa_par_until_ns, 0);
+    FA_STORE(fa_par_probe, 1);
     return 1;
 }
 
@@ -350,6 +358,7 @@ static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
     FA_ADD(fa_par_worker_chunks, worker_chunks);
     long long b = FA_LOAD(fa_par_backoff_ns);
     if (!late) {
+        FA_STORE(fa_par_probe, 0);
         /* the threads ran side by side: parallel again from now on, and the
          * next back-off shorter (halved: one lucky call in a busy spell does
          * not reset it) */
@@ -362,6 +371,10 @@ static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
     FA_ADD(fa_par_late, 1);
     if (!FA_LOAD(fa_par_adaptive))
         return;
+    if (FA_LOAD(fa_par_probe)) {
+        FA_STORE(fa_par_probe, 0);      /* the workers were asleep: next call */
+        return;
+    }
     b = b ? 2 * b : FA_BACKOFF_MIN_NS;
     if (b > FA_BACKOFF_MAX_NS)
         b = FA_BACKOFF_MAX_NS;
