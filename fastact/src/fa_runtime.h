@@ -304,8 +304,9 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
  * count: its workers have slept through the serial calls and wake late on
  * any machine, so judged like the others a tight loop of calls, once backed
  * off, would stay serial for good.  The call after it finds them awake.  On
- * a quiet machine the shares stay near even and nothing backs off.  The result does not depend on any of this: every element is
- * computed by the same kernel whichever thread takes its chunk.
+ * a quiet machine the shares stay near even and nothing backs off.  The
+ * result does not depend on any of this: every element is computed by the
+ * same kernel whichever thread takes its chunk.
  *
  * What the workers do between calls is libgomp's wait policy, which
  * fastact/_ufuncs.py sets to a short spin (GOMP_SPINCOUNT) when it is the
