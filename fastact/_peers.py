@@ -5,9 +5,11 @@ peer is given its best chance:
 
 * **PyTorch** (CPU, the same thread count as fastact): the ATen kernel a
   training step runs, with its ``out=`` variant where ATen has one (``*.out``
-  and ``*_backward.grad_input``); where a backward takes the saved forward
-  output instead of x (sigmoid, tanh, log_sigmoid's buffer) that output is
-  computed once outside the timing, as autograd would have saved it.  Functions
+  and ``*_backward.grad_input``).  Where ATen's backward takes the forward's
+  saved output instead of x (sigmoid, tanh, log_sigmoid's buffer), the timed
+  call computes that output from x (``out=``, into a buffer made once) and
+  then runs the backward: fastact's backward is a function of (g, x), and this
+  is the cheapest way ATen computes the same thing.  Functions
   PyTorch builds from several ops (softsign, gelu_sigmoid, prelu's backward)
   run as a user would write them: composite forward, autograd backward.
 * **JAX** (CPU, ``jax.jit``, compile time excluded, float64 enabled): the
@@ -42,8 +44,9 @@ class TorchPeer:
 
     def _ops(self, name, p):
         """(forward(x, out), backward(g, x, out, saved)) with out=None meaning
-        a fresh result; saved(x) computes what autograd keeps from the
-        forward, or None.  An entry of None means no out= variant."""
+        a fresh result; saved(x, buffer) computes what autograd keeps from
+        the forward (into the buffer, or fresh when it is None), or None.  An
+        entry of None means no out= variant."""
         t = self.torch
         A = t.ops.aten
         F = t.nn.functional
@@ -71,6 +74,9 @@ class TorchPeer:
                     return bop(g, arg, *args)
                 return bop.grad_input(g, arg, *args, grad_input=o)
             return fwd, bwd, True, b_out, saved
+
+        def saved_by(op):
+            return lambda x, b: op(x) if b is None else op.out(x, out=b)
 
         def composite(f):
             def fwd(x, o):
@@ -113,9 +119,9 @@ class TorchPeer:
         if name == "selu":
             return elu_like(SELU_ALPHA, SELU_SCALE, 1.0)
         if name == "sigmoid":
-            return unary(A.sigmoid, A.sigmoid_backward, saved=t.sigmoid)
+            return unary(A.sigmoid, A.sigmoid_backward, saved=saved_by(A.sigmoid))
         if name == "tanh":
-            return unary(A.tanh, A.tanh_backward, saved=t.tanh)
+            return unary(A.tanh, A.tanh_backward, saved=saved_by(A.tanh))
         if name == "hard_sigmoid":
             return unary(A.hardsigmoid, A.hardsigmoid_backward)
         if name == "hard_swish":
@@ -147,7 +153,11 @@ class TorchPeer:
                 if o is None:
                     return A.log_sigmoid_backward(g, x, s)
                 return A.log_sigmoid_backward.grad_input(g, x, s, grad_input=o)
-            return fwd, bwd, True, True, lambda x: A.log_sigmoid_forward(x)[1]
+            def saved(x, b):
+                if b is None:
+                    return A.log_sigmoid_forward(x)[1]
+                return A.log_sigmoid_forward.output(x, output=b[0], buffer=b[1])[1]
+            return fwd, bwd, True, True, saved
         if name == "softsign":
             return composite(F.softsign)
         if name == "gelu_sigmoid":
@@ -187,15 +197,21 @@ class TorchPeer:
         with t.no_grad():
             tx, tg = t.from_numpy(x), t.from_numpy(g if kind == "backward" else np.ones_like(x))
             to = t.empty_like(tx)
-            s = saved(tx) if saved is not None else None
+            # the forward's buffers (log_sigmoid's takes two), made once
+            sb = (t.empty_like(tx), t.empty_like(tx))
+            sb = sb if act.name == "log_sigmoid" else sb[0]
         if kind == "forward":
             has_out = f_out
             call_out = lambda: fwd(tx, to)  # noqa: E731
             call_fresh = lambda: fwd(tx, None)  # noqa: E731
         else:
             has_out = b_out
-            call_out = lambda: bwd(tg, tx, to, s)  # noqa: E731
-            call_fresh = lambda: bwd(tg, tx, None, s)  # noqa: E731
+            if saved is None:
+                call_out = lambda: bwd(tg, tx, to, None)  # noqa: E731
+                call_fresh = lambda: bwd(tg, tx, None, None)  # noqa: E731
+            else:
+                call_out = lambda: bwd(tg, tx, to, saved(tx, sb))  # noqa: E731
+                call_fresh = lambda: bwd(tg, tx, None, saved(tx, None))  # noqa: E731
         grad_mode = t.no_grad if has_out or kind == "forward" else t.enable_grad
         return call_out, call_fresh, has_out, grad_mode
 
