@@ -342,7 +342,7 @@ _TABLE = (
         r"x\,\sigma(1.702 x)",
         r"\sigma(1.702 x) + 1.702 x\,\sigma(1.702 x)\,\sigma(-1.702 x)",
         grad_has_root=True, aliases=("quick_gelu",),
-        float32=_F32_ALL, torch="x * torch.sigmoid(1.702 * x)",
+        float32=_F32_ALL, float32_vector=_F32_ALL, torch="x * torch.sigmoid(1.702 * x)",
         textbook=("x / (1 + np.exp(-1.702 * x))",
                   "1 / (1 + np.exp(-1.702 * x)) * (1 + 1.702 * x * (1 - 1 / (1 + "
                   "np.exp(-1.702 * x))))")),

@@ -67,14 +67,14 @@ FV_F fv fv_expm1_poly(fv r) { return fv_fma(fv_mul(r, r), fv_expm1_q(r), r); }
  * and D need no A). */
 typedef struct { fv Y, y, c, A, m; } fv_logi;
 
-FV_F fv_logi fv_logistic(fv t) {
+/* after the reduction: e^t = 2^-m (1 + p(r)) */
+FV_F fv_logi fv_logistic_r(fv m, fv r) {
     fv_logi o;
-    const fv magic = fv_set(FV32_MAGIC), one = fv_set(1.0f);
-    o.m = fv_sub(magic, fv_fma(t, fv_set(FV32_LOG2E), magic));    /* -k */
-    fv r = fv_fma(o.m, fv_set(FV32_LN2_HI), t);
-    r = fv_fma(o.m, fv_set(FV32_LN2_LO), r);
+    const fv one = fv_set(1.0f);
+    o.m = m;
     fv p = fv_expm1_poly(r);
 #ifdef FV_LDEXP_BY_BITS
+    const fv magic = fv_set(FV32_MAGIC);
     o.A = fv_pow2neg(fvi_min(fvi_sub(fv_bits(fv_sub(magic, o.m)), fv_bits(magic)),
                              fvi_set(60)));
 #else
@@ -88,6 +88,25 @@ FV_F fv_logi fv_logistic(fv t) {
     o.c = fv_fnma(o.y, Dl, fv_fnma(o.y, D, one));        /* 1 - y (D + Dl) */
     o.Y = fv_fma(o.y, o.c, o.y);
     return o;
+}
+
+FV_F fv fv_logistic_m(fv t) {                            /* -k */
+    const fv magic = fv_set(FV32_MAGIC);
+    return fv_sub(magic, fv_fma(t, fv_set(FV32_LOG2E), magic));
+}
+
+FV_F fv_logi fv_logistic(fv t) {
+    fv m = fv_logistic_m(t);
+    fv r = fv_fma(m, fv_set(FV32_LN2_HI), t);
+    return fv_logistic_r(m, fv_fma(m, fv_set(FV32_LN2_LO), r));
+}
+
+/* the same for t + tl, |tl| <= 2^-23 t: the low part joins the reduction's,
+ * r = (t - k ln2_hi) + (tl - k ln2_lo) rounded once as above */
+FV_F fv_logi fv_logistic_lo(fv t, fv tl) {
+    fv m = fv_logistic_m(t);
+    fv r = fv_fma(m, fv_set(FV32_LN2_HI), t);
+    return fv_logistic_r(m, fv_add(r, fv_fma(m, fv_set(FV32_LN2_LO), tl)));
 }
 
 /* |x| clamped to [0, lim] (NaN stays NaN) */
@@ -132,38 +151,75 @@ FV_F fv fv32_log_sigmoid_grad(fv x) {
     return fv_sel(fv_lt(fv_set(0.0f), x), u, v);
 }
 
-/* x sigma(x): x - (x A) Y for x >= 0 (x A exact); below, x y (1 + c) 2^-k
- * with x y an exact pair, so one rounding before the scaling.  The sign bit
- * picks the arm, so -0 gives -0. */
-FV_F fv fv32_silu(fv x) {
-    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
-    fv_logi L = fv_logistic(fv_absc(x, FV32_TMAX));
+/* x sigma(t) for t = |x| (SiLU) or 1.702 |x| (gelu_sigmoid), its logistic
+ * core L and xs, x clamped where the result is x or rounds to -0:
+ * x - (xs A) Y for x >= 0 (xs A exact); below, xs y (1 + c) 2^-k with xs y
+ * an exact pair, so one rounding before the scaling.  The sign bit picks
+ * the arm, so -0 gives -0. */
+FV_F fv fv_glu(fv x, fv xs, fv_logi L) {
     fv pos = fv_fnma(fv_mul(xs, L.A), L.Y, x);
     fv h = fv_mul(xs, L.y);
-    fv l = fv_fms(xs, L.y, h);                           /* x y = h + l */
+    fv l = fv_fms(xs, L.y, h);                           /* xs y = h + l */
     fv neg = fv_scale(L, fv_add(h, fv_fma(h, L.c, l)));
     neg = fv_or(neg, fv_set(-0.0f));                     /* -0 for -0: l is +0 */
     return fv_sel(fv_signm(x), neg, pos);
 }
 
-/* x >= 0: sigma(t)(1 + t u) = 1 + u (t - 1 - t u);
- * x < 0:  u (1 - t sigma(t)) = u (1 - t + t u), which cancels near the root
- *         (x = -1.278): with 1 - t = m + ml exactly, q1 = m + t A y rounded
- *         once (t A exact), and the rest first order in c,
- *         u q / A = y q1 + y (ml + c (t A y + q1)), one rounding at the end */
-FV_F fv fv32_silu_grad(fv x) {
-    fv t = fv_absc(x, FV32_TMAX);
-    fv_logi L = fv_logistic(t);
+/* silu'(t) = sigma(t) (1 + t sigma(-t)) at t + tl (t = |x|): with u = sigma(-t),
+ * silu'(-t) = u q and silu'(t) = 1 - u q, q = 1 - t + t u.  q cancels near
+ * the root (t = 1.278): with 1 - t - tl = m + ml exactly to first order
+ * (1 - t exact there, Sterbenz; Fast2Sum below t = 1), q1 = m + t A y rounded
+ * once (t A exact), and the rest first order in c and tl (tl (1 - u) the low
+ * part of t's t u):
+ *     W = u q / A = y q1 + y (ml + c (t A y + q1)),
+ * rounded once; then u q = W 2^-k (one more rounding only if subnormal) and
+ * 1 - u q = 1 - A W in one fused multiply-add, u q being at most 1/2.
+ * has_lo is a constant: SiLU has no tl. */
+FV_F fv fv_glu_grad(fv x, fv t, fv tl, fv_logi L, int has_lo) {
     const fv one = fv_set(1.0f);
-    fv u = fv_scale(L, L.Y);
-    fv pos = fv_fma(u, fv_fnma(t, u, fv_sub(t, one)), one);
     fv m = fv_sub(one, t);
     fv ml = fv_sub(fv_sub(one, m), t);
+    if (has_lo)
+        ml = fv_fnma(tl, fv_fnma(L.A, L.Y, one), ml);
     fv tAy = fv_mul(fv_mul(t, L.A), L.y);
     fv q1 = fv_fma(fv_mul(t, L.A), L.y, m);
     fv corr = fv_fma(L.c, fv_add(tAy, q1), ml);
-    fv neg = fv_scale(L, fv_fma(L.y, q1, fv_mul(L.y, corr)));
-    return fv_sel(fv_lt(x, fv_set(0.0f)), neg, pos);
+    fv W = fv_fma(L.y, q1, fv_mul(L.y, corr));
+    return fv_sel(fv_lt(x, fv_set(0.0f)), fv_scale(L, W), fv_fnma(L.A, W, one));
+}
+
+FV_F fv fv32_silu(fv x) {
+    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
+    return fv_glu(x, xs, fv_logistic(fv_absc(x, FV32_TMAX)));
+}
+
+FV_F fv fv32_silu_grad(fv x) {
+    fv t = fv_absc(x, FV32_TMAX);
+    return fv_glu_grad(x, t, t, fv_logistic(t), 0);
+}
+
+/* gelu_sigmoid = x sigma(k x), k = 1.702 = KHI + KLO: k |x| = t + tl exactly
+ * to first order (FMA), the low part carried into the exponential's
+ * reduction, whose relative condition number is t.  |x| is clamped to 64
+ * (t < 110): beyond, the result is x, or rounds to -0, and so is the
+ * derivative 1 or 0. */
+#define FV32_QG_HI 1.70200002193450927734375f
+#define FV32_QG_LO -2.1934509319976314e-08f
+FV_F fv_logi fv_qg(fv a, fv *t, fv *tl) {
+    *t = fv_mul(a, fv_set(FV32_QG_HI));
+    *tl = fv_fma(a, fv_set(FV32_QG_LO), fv_fms(a, fv_set(FV32_QG_HI), *t));
+    return fv_logistic_lo(*t, *tl);
+}
+
+FV_F fv fv32_gelu_sigmoid(fv x) {
+    fv t, tl, xs = fv_minc(fv_maxc(x, fv_set(-64.0f)), fv_set(64.0f));
+    return fv_glu(x, xs, fv_qg(fv_abs(xs), &t, &tl));
+}
+
+FV_F fv fv32_gelu_sigmoid_grad(fv x) {
+    fv t, tl;
+    fv_logi L = fv_qg(fv_absc(x, 64.0f), &t, &tl);
+    return fv_glu_grad(x, t, tl, L, 1);
 }
 
 /* ---- SELU', ELU', CELU' ------------------------------------------------------
