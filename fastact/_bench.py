@@ -116,6 +116,24 @@ AGREE_TOL = {"float32": (1e-6, 1e-9), "float16": (2.0 ** -10, 2.0 ** -24),
              "float8_e5m2": (2.0 ** -2, 2.0 ** -16)}
 
 
+#: seconds to let a peer's idle workers stop spinning before fastact is timed
+SETTLE_S = 0.01
+
+
+def settle(peers):
+    """Before timing fastact beside peers: let the peers' idle workers stop
+    spinning (PyTorch's libgomp spins for milliseconds after each call, JAX's
+    pool too), and wait out a back-off their spinning caused (at most 0.3 s),
+    so that each library is timed on cores it has to itself.  Their interplay
+    is what ``bench --pipeline`` measures."""
+    from . import _ufuncs
+
+    if not peers:
+        return
+    time.sleep(SETTLE_S)
+    time.sleep(min(_ufuncs._backoff_remaining(), 0.3))
+
+
 def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         kinds=("forward", "backward"), compare=(), repeats=7, min_time=0.05,
         progress=True, stream=None, scaling=False):
@@ -164,8 +182,16 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
                      lambda: _ufuncs._stream_copy(x, out=out))
 
         row = {"name": act.name, "kind": kind, "dtype": dname, "n": n}
+        settle(peers)
+        before = _ufuncs._parallel_stats()
         row["fastact"], row["fastact_median"] = best_time(ours, min_time, repeats)
+        after = _ufuncs._parallel_stats()
         row["fastact_fresh"], _ = best_time(ours_fresh, min_time, repeats)
+        # the share of its parallel calls that ran on one thread while backing
+        # off (the '~' mark above 10%; a late call now and then is OS noise)
+        skipped = after["skipped"] - before["skipped"]
+        calls = skipped + after["regions"] - before["regions"]
+        row["serial_share"] = skipped / calls if calls else 0.0
         row["roofline"] = min(best_time(r, min_time, repeats)[0] for r in roofs)
         if scaling and threads > 1:
             with _threads.threads(1):
@@ -233,8 +259,9 @@ def format_table(rows, peers=()):
     lines = []
     for r in rows:
         n = r["n"]
+        serial = "~" if r.get("serial_share", 0.0) > 0.1 else ""
         cells = [r["name"], r["kind"], r["dtype"], _size(n),
-                 f"{n / r['fastact'] / 1e6:,.0f}",
+                 f"{n / r['fastact'] / 1e6:,.0f}{serial}",
                  f"{(r['fastact_median'] / r['fastact'] - 1) * 100:.0f}%",
                  f"{r['reference'] / r['fastact']:.1f}x",
                  f"{r['roofline'] / r['fastact']:.2f}",
@@ -409,7 +436,10 @@ def main(argv=None) -> int:
              if a.scaling else "")
           + (" vs peer: the peer's time over fastact's, both with out= (torch), "
              "or both with a fresh output (jax; torch where marked *: ATen has no "
-             "out= variant there); vs best peer: against the faster of them."
+             "out= variant there); vs best peer: against the faster of them. "
+             "Each row's fastact timing starts after the peers' idle workers "
+             "have stopped spinning; ~: more than a tenth of its calls still ran "
+             "on one thread, backing off from a busy core."
              if compare else ""))
     print("Targets, in this run:")
     for line in targets(rows, compare):

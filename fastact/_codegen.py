@@ -422,6 +422,7 @@ cdef extern from "fa_runtime.h":
     long long fa_par_used, fa_par_adaptive, fa_par_regions, fa_par_late
     long long fa_par_skipped, fa_par_chunks, fa_par_worker_chunks
     long long fa_par_until_ns, fa_par_backoff_ns, fa_par_probe
+    long long fa_now_ns() noexcept nogil
 
 cdef extern from "fa_ufunc.h":
     void fa_set_type_resolver(object)
@@ -478,6 +479,15 @@ def _parallel_stats():
     return dict(regions=fa_par_regions, late=fa_par_late, skipped=fa_par_skipped,
                 chunks=fa_par_chunks, worker_chunks=fa_par_worker_chunks,
                 backoff_ns=fa_par_backoff_ns)
+
+
+def _backoff_remaining():
+    """Seconds left of the back-off in force (0.0 when calls may run in
+    parallel)."""
+    cdef long long until = fa_par_until_ns
+    if until == 0:
+        return 0.0
+    return max(0.0, (until - fa_now_ns()) * 1e-9)
 
 
 def _set_adaptive(bint on):

@@ -146,6 +146,7 @@ def test_backoff_after_late_workers_runs_serially_then_recovers():
         for _ in range(12):
             u._par_report(16, 16, 2)
         assert u._parallel_stats()["backoff_ns"] == 256_000_000  # the cap
+        assert 0.2 < u._backoff_remaining() <= 0.256
         # while backing off, a large call runs on the calling thread alone
         # and gives the same bytes; the thread count reported is unchanged
         before = u._parallel_stats()
@@ -159,6 +160,7 @@ def test_backoff_after_late_workers_runs_serially_then_recovers():
         # next one; 5 chunks of a fair 8 are near enough
         u._par_report(8, 16, 2)
         assert u._parallel_stats()["backoff_ns"] == 128_000_000
+        assert u._backoff_remaining() == 0.0
         before = u._parallel_stats()
         with fastact.threads(2):
             np.testing.assert_array_equal(fastact.silu(x), one)
