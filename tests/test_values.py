@@ -92,13 +92,16 @@ def test_backward_is_grad_times_grad_output(act, dtype):
     float32 has backward kernels (Activation.float32), the float32 product of
     g and the float32 grad -- except where that kernel is one of its own
     (Activation.float32_backward_kernel), which gives the double product
-    rounded once."""
+    rounded once.  float16 then runs the float32 kernel (the test below)."""
     rng = np.random.default_rng(7)
     x = (rng.standard_normal(5000) * 4).astype(dtype)
     g = rng.standard_normal(5000).astype(dtype)
     for params in param_sets(act):
         b = call(act, "backward", x, g, **params)
-        if ("backward" in act.float32 and not act.float32_backward_kernel
+        if "backward" in act.float32 and dtype == np.float16:
+            want = call(act, "backward", x.astype(np.float32), g.astype(np.float32),
+                        **params)
+        elif ("backward" in act.float32 and not act.float32_backward_kernel
                 and dtype == np.float32):
             want = g * call(act, "grad", x, **params)
         else:
@@ -108,6 +111,39 @@ def test_backward_is_grad_times_grad_output(act, dtype):
                 want = want.astype(np.float32)
         np.testing.assert_array_equal(b, want.astype(dtype),
                                       err_msg=f"{act.name} {params}")
+
+
+HALF32 = [(name, i, kind) for name, act in ACTIVATIONS.items()
+          for i in range(len(param_sets(act))) for kind in act.float32]
+
+
+@pytest.mark.parametrize("name,pset,kind", HALF32,
+                         ids=[f"{n}-p{i}-{k}" for n, i, k in HALF32])
+def test_float16_is_the_float32_kernel_rounded_once(name, pset, kind):
+    """Where float32 has kernels of its own, float16 converts its inputs to
+    float32 exactly, runs them and rounds the result once: bit for bit, over
+    all 65,536 float16 inputs (g a fixed mix of magnitudes for backward),
+    contiguous and strided."""
+    act = ACTIVATIONS[name]
+    params = param_sets(act)[pset]
+    x = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    g = None
+    if kind == "backward":
+        g = np.random.default_rng(13).permutation(x)
+        g[np.isnan(g)] = 1.0
+    with np.errstate(all="ignore"):
+        want = call(act, kind, x.astype(np.float32),
+                    None if g is None else g.astype(np.float32), **params)
+        want = want.astype(np.float16)
+        for strided in (False, True):
+            def lay(a):
+                return a if a is None or not strided else np.repeat(a, 2)[::2]
+            out = np.empty(2 * x.size, np.float16)[::2] if strided else None
+            y = call(act, kind, lay(x), lay(g), **params, out=out)
+            same = (y.view(np.uint16) == want.view(np.uint16)) | (np.isnan(y) & np.isnan(want))
+            bad = np.flatnonzero(~same)
+            assert bad.size == 0, (f"{name} {kind} {params} strided={strided}: "
+                                   f"{bad.size} differ, first at x={x[bad[0]]!r}")
 
 
 EXACT32 = [(name, i, kind) for name, act in ACTIVATIONS.items() if not act.transcendental
