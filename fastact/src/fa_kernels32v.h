@@ -260,82 +260,85 @@ FV_F fv fv32_selu_grad(fv x) {
  * polynomials of fa_gelu32.h (32 intervals by the bits of a + 1, degree 5 in
  * s = a - c_j, coefficients from two-register permutes):
  *
- *     gelu  = max(x, 0) - e G(a)          (a >= 1/4; G = a Phi(-a) e^(a^2/2))
- *           = x/2 + x (x e M(a))          (a <  1/4; M = (Phi(a) - 1/2) e^(a^2/2) / a)
+ *     gelu  = max(x, 0) - e G(a)          (G = a Phi(-a) e^(a^2/2))
  *     gelu' = e D(a) for x < 0, 1 - e D(a) for x >= 0
  *
- * so nothing cancels but x - eG for x >= 1/4, where eG < 0.67 gelu, and no
- * erf, division or table of e^x is needed.  a^2 = h + l exactly (FMA); with
- * n = round(-h/2 log2 e) the reduction r = -h/2 - n ln2 is exact in its high
- * part, and its low part d (the ln2 tail and -l/2, up to 4e-6) is carried
- * to first order: e^(-a^2/2) = 2^n (1 + r + w + d e^r), w = r^2 q(r).  The product with
- * T = c0 + s q1 (c0 the table's constant term, which the generator places
- * on a float32) is c0 + [c0 r + c0 (w + d e^r) + s q1 e^(r + d)]: the
- * bracket's roundings are at most half its size, so the result is c0 plus
- * the bracket rounded once, then scaled by 2^n in one more rounding only if
- * subnormal (fv_gelu_core returns that product, N).  About gelu' zero,
- * where c0 is tiny, N = s (q1 e^(r + d)) + c0 e^(r + d), rounded once.
- * The polynomials' own error is below 2^-27 relative (gelu' : against
+ * so nothing cancels but x - eG for x > 0, where eG < gelu (eG -> x/2 as
+ * x -> 0), and no erf, division or table of e^x is needed.  a^2 = h + l
+ * exactly (FMA); with n = round(-h/2 log2 e) the reduction r = -h/2 - n ln2
+ * is exact in its high part, and its low part d (the ln2 tail and -l/2, up
+ * to 4e-6) is carried to first order: e^(-a^2/2) = 2^n (1 + r + w + d e^r),
+ * w = r^2 q(r).  The product with T = c0 + s q1 (c0 the table's constant
+ * term, which the generator places on a float32) is
+ * c0 + [c0 r + c0 (w + d e^r) + s q1 e^(r + d)]: the bracket's roundings are
+ * at most half its size, so the result is c0 plus the bracket rounded once,
+ * then scaled by 2^n in one more rounding only if subnormal (fv_gelu_core
+ * returns that product, N).  On the first interval c0 = 0 and c_0 = 0: G is
+ * s q1(s) with s = |x| itself (not floored below like a), so eG keeps its
+ * relative accuracy down to the least subnormal x.  About gelu' zero, where
+ * c0 is tiny, N = s (q1 e^(r + d)) + c0 e^(r + d), rounded once.  The
+ * polynomials' own error is below 2^-27 relative (gelu' : against
  * max(|gelu'|, 2^-6) about its zero, where the centres are the zero).
  *
  * x is clamped to [-14.75, 9] first: below, gelu and gelu' are far below half the
  * least subnormal; above, e G and e D are below half an ULP of the result (and
  * stay normal, so nothing raises "underflow").  a is kept >= 2^-28 for the
  * same reason (e^(-a^2/2) = 1 there). */
-FV_F fv fv_gelu_core(fv a, const float (*T)[32], int rooted) {
+FV_F fv fv_gelu_core(fv a, fv as, const float (*T)[32], int rooted) {
     const fv magic = fv_set(FV32_MAGIC);
-    fvi j = fvi_srl20(fvi_sub(fv_bits(fv_add(a, fv_set(1.0f))), fv_bits(fv_set(1.0f))));
-    /* exact (Sterbenz) but for a far below the first centre (gelu), where
-     * T is flat */
-    fv s = fv_sub(a, fv_lookup32(T[0], j));
+    /* the interval, as fa_gelu32.h stores it: the permutes read the low
+     * five bits */
+    fvi j = fvi_srl20(fv_bits(fv_add(a, fv_set(1.0f))));
+    /* exact: Sterbenz, and as itself on the first interval (centre 0) */
+    fv s = fv_sub(as, fv_lookup32(T[0], j));
     fv q1 = fv_lookup32(T[6], j);
     q1 = fv_fma(q1, s, fv_lookup32(T[5], j));
     q1 = fv_fma(q1, s, fv_lookup32(T[4], j));
     q1 = fv_fma(q1, s, fv_lookup32(T[3], j));
     q1 = fv_fma(q1, s, fv_lookup32(T[2], j));            /* T = c0 + s q1 */
     fv c0 = fv_lookup32(T[1], j);
-    fv h = fv_mul(a, a);
-    fv l = fv_fms(a, a, h);                              /* a^2 = h + l */
-    fv tn = fv_mul(h, fv_set(-0.5f));
-    fv n = fv_sub(fv_fma(tn, fv_set(FV32_LOG2E), magic), magic);
-    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), tn);        /* exact */
-    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), r1);
-    fv d = fv_fnma(l, fv_set(0.5f), fv_fnma(n, fv_set(FV32_LN2_LO), fv_sub(r1, r)));
+    /* -a^2/2 = hh + ll exactly (a/2 exact), and r = -a^2/2 - n ln2 rounded
+     * once: its high part exact, the low parts (ll, the ln2 tail) added */
+    fv an = fv_mul(a, fv_set(-0.5f));
+    fv hh = fv_mul(a, an);
+    fv ll = fv_fms(a, an, hh);
+    fv n = fv_sub(fv_fma(hh, fv_set(FV32_LOG2E), magic), magic);
+    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), hh);        /* exact */
+    fv r = fv_add(r1, fv_fnma(n, fv_set(FV32_LN2_LO), ll));
     fv w = fv_mul(fv_mul(r, r), fv_expm1_q(r));
     fv Er = fv_add(r, w);                                /* e^r - 1 */
-    fv wd = fv_add(w, fv_fma(d, Er, d));                 /* e^(r + d) - 1 - r */
-    /* d left out here: it is large (4e-6) only where a is, and T flat */
+    /* q1 e^r = q1e + q1l, the low part exact to first order (q1 - q1e is
+     * exact: e^r is within a factor 1.5 of 1), so that s q1 e^r is rounded
+     * once, in V */
     fv q1e = fv_fma(q1, Er, q1);
-    fv V = fv_add(c0, fv_fma(s, q1e, fv_fma(c0, r, fv_mul(c0, wd))));
+    fv q1l = fv_fma(q1, Er, fv_sub(q1, q1e));
+    fv V = fv_add(c0, fv_fma(s, q1e, fv_fma(s, q1l, fv_fma(c0, r, fv_mul(c0, w)))));
     if (rooted) {
         /* centred on gelu's zero, c0 is tiny and s q1 the whole: one
          * rounding after the product */
-        fv Vr = fv_fma(s, q1e, fv_fma(c0, fv_add(r, wd), c0));
+        fv Vr = fv_fma(s, q1e, fv_fma(s, q1l, fv_fma(c0, Er, c0)));
         V = fv_sel(fv_lt(fv_abs(c0), fv_set(0x1p-20f)), Vr, V);
     }
     return fv_ldexp(V, n);
 }
 
-FV_F fv fv_gelu_a(fv x) {
-    fv xc = fv_maxc(fv_minc(x, fv_set(9.0f)), fv_set(-14.75f));
-    return fv_maxc(fv_abs(xc), fv_set(3.7252902984619141e-9f));   /* 2^-28 */
+/* |x| clamped to [-14.75, 9] (NaN stays NaN) */
+FV_F fv fv_gelu_abs(fv x) {
+    return fv_abs(fv_maxc(fv_minc(x, fv_set(9.0f)), fv_set(-14.75f)));
 }
 
+FV_F fv fv_gelu_a(fv au) { return fv_maxc(au, fv_set(3.7252902984619141e-9f)); } /* 2^-28 */
+
 FV_F fv fv32_gelu(fv x) {
-    fv a = fv_gelu_a(x);
-    fv N = fv_gelu_core(a, FA_GELU32_FWD, 0);
-    /* by a + 1 rounded, as the core picks the interval */
-    fvm low = fv_lt(fv_add(a, fv_set(1.0f)), fv_set(1.0f + FA_GELU32_LOW));
-    fv P = fv_sel(low, fv_mul(x, N), N);
-    fv Q = fv_sel(low, x, fv_set(-1.0f));
-    fv B = fv_sel(low, fv_mul(x, fv_set(0.5f)), fv_maxc(x, fv_set(0.0f)));
+    fv au = fv_gelu_abs(x);
+    fv N = fv_gelu_core(fv_gelu_a(au), au, FA_GELU32_FWD, 0);
     /* the sign of x: -0 for -0, and for an x < 0 whose result underflows */
-    return fv_or(fv_fma(P, Q, B), fv_and(x, fv_set(-0.0f)));
+    return fv_or(fv_sub(fv_maxc(x, fv_set(0.0f)), N), fv_and(x, fv_set(-0.0f)));
 }
 
 FV_F fv fv32_gelu_grad(fv x) {
-    fv a = fv_gelu_a(x);
-    fv N = fv_gelu_core(a, FA_GELU32_GRAD, 1);
+    fv a = fv_gelu_a(fv_gelu_abs(x));
+    fv N = fv_gelu_core(a, a, FA_GELU32_GRAD, 1);
     return fv_sel(fv_lt(x, fv_set(0.0f)), N, fv_sub(fv_set(1.0f), N));
 }
 
