@@ -74,14 +74,16 @@ def switch_points(act):
 
 
 def float64_sample(act, n_log=40_000, n_lin=20_000, per_binade=4, n_near0=5_000,
-                   seed=0):
-    """At least 10**5 points: log-spaced magnitudes over the whole finite
+                   seed=0, scale=1):
+    """At least 10**5 points (10**6 with scale=10): log-spaced magnitudes over the whole finite
     range (both signs), per_binade random points in each of the 2,098 binades
     (both signs: random mantissas, which log spacing alone visits only near
     its grid), random points dense near 0 (uniform in [-1e-2, 1e-2] and
     log-uniform magnitudes from 1e-8 to 1), the interesting span, a wide
     uniform band, and dense probes around every kink, root and switch point."""
     rng = np.random.default_rng(seed)
+    n_log, n_lin, per_binade, n_near0 = (k * scale for k in (n_log, n_lin, per_binade,
+                                                              n_near0))
     tiny = float(np.finfo(np.float64).smallest_subnormal)
     mags = np.geomspace(tiny, 1.7e308, n_log)
     exps = np.repeat(np.arange(-1074, 1024), per_binade)
@@ -276,7 +278,9 @@ def bound(dtype, kind):
 # ---- the table -----------------------------------------------------------------
 
 def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
-        all_params=True, progress=True, f32_points=1 << 20, compare=()):
+        all_params=True, progress=True, f32_points=1 << 20, compare=(), f64_scale=1):
+    """Rows of every cell; ``f64_scale`` = 10 takes the float64 sample of at
+    least 10**6 points a function (the long check, ``--float64-dense``)."""
     from ._bench import Progress
 
     comparisons = _comparisons(compare)
@@ -297,7 +301,7 @@ def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
                 samples[key] = float32_sample(f32_points)
             else:
                 samples.clear()
-                samples[key] = float64_sample(act)
+                samples[key] = float64_sample(act, scale=f64_scale)
         others = dict(comparisons)
         err, worst, n = measure(act, kind, dname, samples[key], params, others=others)
         b = bound(dname, kind)
@@ -406,6 +410,10 @@ def main(argv=None) -> int:
                    help="sweep all 2**32 float32 inputs (every core; long)")
     p.add_argument("--defaults-only", action="store_true",
                    help="only the default parameters")
+    p.add_argument("--float64-dense", action="store_true",
+                   help="float64 at 10**6 points or more a function against "
+                        "mpmath (ten times the default sample; long the first "
+                        "time, then cached)")
     p.add_argument("--compare", default="",
                    help="also measure, on the same points: numpy (the textbook "
                         "one-line formula), torch (PyTorch CPU), jax (JAX CPU, "
@@ -437,7 +445,8 @@ def main(argv=None) -> int:
         rows = run(only=only, dtypes=tuple(a.dtypes.split(",")),
                    kinds=tuple(a.kinds.split(",")), all_params=not a.defaults_only,
                    progress=not a.no_progress,
-                   compare=tuple(c for c in a.compare.split(",") if c))
+                   compare=tuple(c for c in a.compare.split(",") if c),
+                   f64_scale=10 if a.float64_dense else 1)
         print(format_rows(rows))
     bad = [r for r in rows if not r["ok"]]
     print(f"{len(rows) - len(bad)} of {len(rows)} cells within their bound")

@@ -62,6 +62,32 @@ def test_float64_dense_sample_against_mpmath(cell):
     _check(*cell, np.float64, x)
 
 
+#: float64 backward cells the 10**6-point sample measures above grad's bound
+#: plus half an ULP: g f' is g times a grad within 4 ULP, and where g f' sits
+#: in a lower binade than |g| f' suggests (or is subnormal, with a fixed
+#: spacing) those ULP count up to twice
+DENSE64_BACKWARD_MISSES = {
+    "tanh": "5 ULP at x = -363: tanh' subnormal, its error times |g| <= 2",
+    "gelu_sigmoid": "5 ULP at x = -0.492: a 3-ULP grad times g across a binade",
+}
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("cell", CELLS, ids=_id)
+def test_float64_million_point_sample_against_mpmath(cell, request):
+    """Ten times the default sample: random points in every binade, dense
+    near 0, the span and the switch points (python -m fastact verify
+    --dtypes float64 --float64-dense; the mpmath values are cached)."""
+    pytest.importorskip("mpmath")
+    if cell[1] == "backward" and cell[0] in DENSE64_BACKWARD_MISSES:
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason=DENSE64_BACKWARD_MISSES[cell[0]]))
+    act = ACTIVATIONS[cell[0]]
+    x = _verify.float64_sample(act, scale=10)
+    assert x.size >= 1_000_000
+    _check(*cell, np.float64, x)
+
+
 @pytest.mark.exhaustive
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_float32_exhaustive(name):

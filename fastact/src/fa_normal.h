@@ -130,11 +130,27 @@ FA_INLINE double fa_ndtr(double x) {
     return x >= 0.0 ? 1.0 - q : q;
 }
 
+/* gelu for |x| < 0.25: x Phi(x) with Phi = 1/2 + x P(x^2), P 10 terms of its
+ * Taylor series.  There q = phi(x) R(x) is near 1/2 with the roundings of
+ * R and phi, and x (1 - q) reached 5 ULP (x = 9.2e-7, 7.6e-3); the series
+ * keeps the result within an ULP. */
 FA_INLINE double fa_gelu(double x) {
     double R = fa_mills(fabs(x));
     double xc = x < -1e300 ? -1e300 : x;            /* x R(-x) -> -1 */
     double q = fa_npdf_mul(x, x >= 0.0 ? R : xc * R);  /* Phi(-x) or x Phi(x) */
-    return x >= 0.0 ? x * (1.0 - q) : q;
+    double u = x * x;
+    double p = -1.1301171641619213e-10;
+    p = FA_FMA(p, u, 2.2735298243728065e-09);
+    p = FA_FMA(p, u, -4.122667414862689e-08);
+    p = FA_FMA(p, u, 6.659693516316651e-07);
+    p = FA_FMA(p, u, -9.444656259503615e-06);
+    p = FA_FMA(p, u, 0.00011543468761615529);
+    p = FA_FMA(p, u, -0.0011873282154804543);
+    p = FA_FMA(p, u, 0.009973557010035817);
+    p = FA_FMA(p, u, -0.06649038006690544);
+    p = FA_FMA(p, u, 0.3989422804014327);
+    double near = x * FA_FMA(x, p, 0.5);
+    return fabs(x) < 0.25 ? near : x >= 0.0 ? x * (1.0 - q) : q;
 }
 
 /* gelu' for |x| < 0.25: 1/2 + x P(x^2), its Taylor series at 0 to x^19
