@@ -44,9 +44,9 @@ class TorchPeer:
 
     def _ops(self, name, p):
         """(forward(x, out), backward(g, x, out, saved)) with out=None meaning
-        a fresh result; saved(x, buffer) computes what autograd keeps from
-        the forward (into the buffer, or fresh when it is None), or None.  An
-        entry of None means no out= variant."""
+        a fresh result; saved(x) gives two calls that compute what autograd
+        keeps from the forward, into buffers made once and fresh, or None.
+        An entry of None means no out= variant."""
         t = self.torch
         A = t.ops.aten
         F = t.nn.functional
@@ -76,7 +76,10 @@ class TorchPeer:
             return fwd, bwd, True, b_out, saved
 
         def saved_by(op):
-            return lambda x, b: op(x) if b is None else op.out(x, out=b)
+            def saved(x):
+                b = t.empty_like(x)
+                return (lambda: op.out(x, out=b)), (lambda: op(x))
+            return saved
 
         def composite(f):
             def fwd(x, o):
@@ -153,10 +156,10 @@ class TorchPeer:
                 if o is None:
                     return A.log_sigmoid_backward(g, x, s)
                 return A.log_sigmoid_backward.grad_input(g, x, s, grad_input=o)
-            def saved(x, b):
-                if b is None:
-                    return A.log_sigmoid_forward(x)[1]
-                return A.log_sigmoid_forward.output(x, output=b[0], buffer=b[1])[1]
+            def saved(x):
+                b0, b1 = t.empty_like(x), t.empty_like(x)
+                return ((lambda: A.log_sigmoid_forward.output(x, output=b0, buffer=b1)[1]),
+                        (lambda: A.log_sigmoid_forward(x)[1]))
             return fwd, bwd, True, True, saved
         if name == "softsign":
             return composite(F.softsign)
@@ -197,21 +200,15 @@ class TorchPeer:
         with t.no_grad():
             tx, tg = t.from_numpy(x), t.from_numpy(g if kind == "backward" else np.ones_like(x))
             to = t.empty_like(tx)
-            # the forward's buffers (log_sigmoid's takes two), made once
-            sb = (t.empty_like(tx), t.empty_like(tx))
-            sb = sb if act.name == "log_sigmoid" else sb[0]
+            s_out, s_fresh = saved(tx) if saved is not None else (None, None)
         if kind == "forward":
             has_out = f_out
             call_out = lambda: fwd(tx, to)  # noqa: E731
             call_fresh = lambda: fwd(tx, None)  # noqa: E731
         else:
             has_out = b_out
-            if saved is None:
-                call_out = lambda: bwd(tg, tx, to, None)  # noqa: E731
-                call_fresh = lambda: bwd(tg, tx, None, None)  # noqa: E731
-            else:
-                call_out = lambda: bwd(tg, tx, to, saved(tx, sb))  # noqa: E731
-                call_fresh = lambda: bwd(tg, tx, None, saved(tx, None))  # noqa: E731
+            call_out = lambda: bwd(tg, tx, to, s_out and s_out())  # noqa: E731
+            call_fresh = lambda: bwd(tg, tx, None, s_fresh and s_fresh())  # noqa: E731
         grad_mode = t.no_grad if has_out or kind == "forward" else t.enable_grad
         return call_out, call_fresh, has_out, grad_mode
 

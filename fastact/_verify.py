@@ -75,8 +75,8 @@ def switch_points(act):
 
 def float64_sample(act, n_log=40_000, n_lin=20_000, per_binade=4, n_near0=5_000,
                    seed=0, scale=1):
-    """At least 10**5 points (10**6 with scale=10): log-spaced magnitudes over the whole finite
-    range (both signs), per_binade random points in each of the 2,098 binades
+    """At least 10**5 points (10**6 with scale=10): log-spaced magnitudes over
+    the whole finite range (both signs), per_binade random points in each of the 2,098 binades
     (both signs: random mantissas, which log spacing alone visits only near
     its grid), random points dense near 0 (uniform in [-1e-2, 1e-2] and
     log-uniform magnitudes from 1e-8 to 1), the interesting span, a wide

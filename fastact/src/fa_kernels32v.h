@@ -264,20 +264,20 @@ FV_F fv fv32_selu_grad(fv x) {
  *     gelu' = e D(a) for x < 0, 1 - e D(a) for x >= 0
  *
  * so nothing cancels but x - eG for x > 0, where eG < gelu (eG -> x/2 as
- * x -> 0), and no erf, division or table of e^x is needed.  a^2 = h + l
- * exactly (FMA); with n = round(-h/2 log2 e) the reduction r = -h/2 - n ln2
- * is exact in its high part, and its low part d (the ln2 tail and -l/2, up
- * to 4e-6) is carried to first order: e^(-a^2/2) = 2^n (1 + r + w + d e^r),
+ * x -> 0), and no erf, division or table of e^x is needed.  -a^2/2 = hh + ll
+ * exactly (a (-a/2) and its FMA residual); with n = round(hh log2 e) the
+ * reduction r = -a^2/2 - n ln2 is exact in its high part, and the low parts
+ * (ll, the ln2 tail) join it in one rounding: e^(-a^2/2) = 2^n (1 + r + w),
  * w = r^2 q(r).  The product with T = c0 + s q1 (c0 the table's constant
  * term, which the generator places on a float32) is
- * c0 + [c0 r + c0 (w + d e^r) + s q1 e^(r + d)]: the bracket's roundings are
- * at most half its size, so the result is c0 plus the bracket rounded once,
- * then scaled by 2^n in one more rounding only if subnormal (fv_gelu_core
- * returns that product, N).  On the first interval c0 = 0 and c_0 = 0: G is
- * s q1(s) with s = |x| itself (not floored below like a), so eG keeps its
- * relative accuracy down to the least subnormal x.  About gelu' zero, where
- * c0 is tiny, N = s (q1 e^(r + d)) + c0 e^(r + d), rounded once.  The
- * polynomials' own error is below 2^-27 relative (gelu' : against
+ * c0 + [c0 r + c0 w + s q1 e^r], q1 e^r kept as a pair q1e + q1l: the
+ * bracket's roundings are at most half its size, so the result is c0 plus
+ * the bracket rounded once, then scaled by 2^n in one more rounding only if
+ * subnormal (fv_gelu_core returns that product, N).  On the first interval
+ * c0 = 0 and c_0 = 0: G is s q1(s) with s = |x| itself (not floored below
+ * like a), so eG keeps its relative accuracy down to the least subnormal x.
+ * About gelu' zero, where c0 is tiny, N = s q1 e^r + c0 e^r, rounded once.
+ * The polynomials' own error is below 2^-27 relative (gelu' : against
  * max(|gelu'|, 2^-6) about its zero, where the centres are the zero).
  *
  * x is clamped to [-14.75, 9] first: below, gelu and gelu' are far below half the

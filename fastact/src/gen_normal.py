@@ -29,25 +29,23 @@ NL = 15         # the float32 kernels' series: truncation below 2e-9 relative
 NZ, ZW = 9, 0.25
 
 
-def zero_coefficients():
-    """gelu'(x) = 1/2 + x P(x^2): P's coefficients, phi(0) (-1)^k (2k + 2) /
+def phi_coefficients(n):
+    """Phi(x) = 1/2 + x P(x^2): P's coefficients to u^n, phi(0) (-1)^k /
     ((2k + 1) 2^k k!), from Phi(x) = 1/2 + phi(0) sum (-1)^k x^(2k+1) /
-    (2^k k! (2k + 1)) and x phi(x) = phi(0) sum (-1)^k x^(2k+1) / (2^k k!)."""
+    (2^k k! (2k + 1))"""
     phi0 = 1 / mp.sqrt(2 * mp.pi)
-    return [phi0 * (-1) ** k * (2 * k + 2) / ((2 * k + 1) * 2 ** k * mp.factorial(k))
-            for k in range(NZ + 1)]
+    return [phi0 * (-1) ** k / ((2 * k + 1) * 2 ** k * mp.factorial(k))
+            for k in range(n + 1)]
+
+
+def zero_coefficients():
+    """gelu'(x) = 1/2 + x P(x^2): P's coefficients, Phi's times 2k + 2 (with
+    x phi(x) = phi(0) sum (-1)^k x^(2k+1) / (2^k k!))."""
+    return [c * (2 * k + 2) for k, c in enumerate(phi_coefficients(NZ))]
 
 
 # gelu near 0: Phi's Taylor series in u = x^2 up to this power, for |x| < GW
 NG, GW = 9, 0.25
-
-
-def gelu_zero_coefficients():
-    """Phi(x) = 1/2 + x P(x^2) (the series above): P's coefficients to u^NG
-    (truncation below 1e-19 relative for |x| < GW)"""
-    phi0 = 1 / mp.sqrt(2 * mp.pi)
-    return [phi0 * (-1) ** k / ((2 * k + 1) * 2 ** k * mp.factorial(k))
-            for k in range(NG + 1)]
 
 
 def mills(a):
@@ -106,6 +104,13 @@ def lite_coefficients():
     return [float(v) for v in mono]
 
 
+def horner(coefs):
+    """C lines evaluating p = sum coefs[k] u^k by Horner's rule"""
+    c = [float(v) for v in coefs]
+    return "\n".join([f"    double p = {c[-1]!r};"] + [
+        f"    p = FA_FMA(p, u, {c[k]!r});" for k in range(len(c) - 2, -1, -1)])
+
+
 def header():
     c, d = coefficients()
     lite = lite_coefficients()
@@ -117,12 +122,8 @@ def header():
     dsteps = "\n".join(
         f"    e0 = FA_FMA(t2, e1, {d[k]!r} - e2); e2 = e1; e1 = e0;"
         for k in range(len(d) - 1, 0, -1))
-    gz = [float(v) for v in gelu_zero_coefficients()]
-    gelu_poly = "\n".join([f"    double p = {gz[-1]!r};"] + [
-        f"    p = FA_FMA(p, u, {gz[k]!r});" for k in range(len(gz) - 2, -1, -1)])
-    z = [float(v) for v in zero_coefficients()]
-    zero_poly = "\n".join([f"    double p = {z[-1]!r};"] + [
-        f"    p = FA_FMA(p, u, {z[k]!r});" for k in range(len(z) - 2, -1, -1)])
+    gelu_poly = horner(phi_coefficients(NG))
+    zero_poly = horner(zero_coefficients())
     zw, nz2 = ZW, 2 * NZ + 1
     gw, ng = GW, NG + 1
     return f'''\
