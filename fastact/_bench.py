@@ -123,15 +123,17 @@ SETTLE_S = 0.01
 def settle(peers):
     """Before timing fastact beside peers: let the peers' idle workers stop
     spinning (PyTorch's libgomp spins for milliseconds after each call, JAX's
-    pool too), and wait out a back-off their spinning caused (at most 0.3 s),
-    so that each library is timed on cores it has to itself.  Their interplay
-    is what ``bench --pipeline`` measures."""
+    pool too), then clear fastact's back-off: a verdict reached while the
+    peers or the previous row's short roofline copies were running (it can
+    reach a quarter of a second) is not about this row.  Each library is
+    timed on cores it has to itself; their interplay is what ``bench
+    --pipeline`` measures."""
     from . import _ufuncs
 
     if not peers:
         return
     time.sleep(SETTLE_S)
-    time.sleep(min(_ufuncs._backoff_remaining(), 0.3))
+    _ufuncs._set_adaptive(_ufuncs._set_adaptive(True))
 
 
 def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
@@ -438,8 +440,9 @@ def main(argv=None) -> int:
              "or both with a fresh output (jax; torch where marked *: ATen has no "
              "out= variant there); vs best peer: against the faster of them. "
              "Each row's fastact timing starts after the peers' idle workers "
-             "have stopped spinning; ~: more than a tenth of its calls still ran "
-             "on one thread, backing off from a busy core."
+             "have stopped spinning, with no back-off carried over from earlier "
+             "rows; ~: more than a tenth of its calls still ran on one thread, "
+             "backing off from a busy core."
              if compare else ""))
     print("Targets, in this run:")
     for line in targets(rows, compare):

@@ -16,6 +16,24 @@ def test_best_time_reports_best_and_median():
     assert len(calls) >= 2 + 3
 
 
+def test_settle_clears_a_back_off_from_earlier_rows_and_keeps_the_setting():
+    u = fastact._ufuncs
+    old = u._set_adaptive(True)
+    try:
+        u._par_report(0, 16, 2)      # a late call: backing off
+        assert u._backoff_remaining() > 0 and not u._par_allowed()
+        _bench.settle([])            # no peers: nothing to settle
+        assert u._backoff_remaining() > 0
+        _bench.settle(["a peer"])
+        assert u._backoff_remaining() == 0 and u._par_allowed()
+        assert u._parallel_stats()["backoff_ns"] == 0
+        u._set_adaptive(False)
+        _bench.settle(["a peer"])
+        assert u._set_adaptive(False) is False
+    finally:
+        u._set_adaptive(old)
+
+
 def test_user_call_passes_what_it_is_given_without_unpacking():
     seen = []
 
