@@ -207,7 +207,7 @@ _TABLE = (
         r"\begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}",
         r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
         params=(_ALPHA,), kinks=(0.0,),
-        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.elu(x, alpha=1.0)",
         textbook=("np.where(x > 0, x, alpha * (np.exp(x) - 1))",
                   "np.where(x > 0, 1, alpha * np.exp(x))")),
@@ -216,7 +216,7 @@ _TABLE = (
         r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},"
         r"\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
         r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
-        kinks=(0.0,), float32=_F32_ALL, float32_vector=("grad", "backward"),
+        kinks=(0.0,), float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.selu(x)",
         textbook=("1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * "
                   "(np.exp(x) - 1))",
@@ -228,7 +228,7 @@ _TABLE = (
         r"\begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}",
         params=(Param("alpha", 1.0, "scale of the negative side; must be nonzero",
                       nonzero=True, samples=(0.5, 2.0)),),
-        kinks=(0.0,), float32=_F32_ALL, float32_vector=("grad", "backward"),
+        kinks=(0.0,), float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.celu(x, alpha=1.0)",
         textbook=("np.maximum(0, x) + np.minimum(0, alpha * (np.exp(x / alpha) - 1))",
                   "np.where(x > 0, 1, np.exp(x / alpha))")),
@@ -244,7 +244,7 @@ _TABLE = (
         "log_sigmoid", "Logarithm of the logistic sigmoid.",
         r"\log \sigma(x) = -\operatorname{softplus}(-x)",
         r"\sigma(-x)",
-        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
         textbook=("np.log(1 / (1 + np.exp(-x)))",
                   "1 - 1 / (1 + np.exp(-x))")),
@@ -285,7 +285,7 @@ _TABLE = (
         r"\sigma(\beta x)",
         params=(Param("beta", 1.0, "sharpness; must be nonzero", nonzero=True,
                       samples=(0.5, 2.0)),),
-        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.softplus(x, beta=1.0)  "
               "(PyTorch also switches to x above threshold=20; fastact is exact "
               "everywhere)",

@@ -151,6 +151,55 @@ FV_F fv fv32_log_sigmoid_grad(fv x) {
     return fv_sel(fv_lt(fv_set(0.0f), x), u, v);
 }
 
+/* ---- softplus, log_sigmoid -----------------------------------------------
+ * softplus(x) = max(x, 0) + log1p(u), log_sigmoid(x) = min(x, 0) - log1p(u),
+ * u = e^-|x| in (0, 1].  u = 2^n (1 + p(r)) as in the logistic core (n =
+ * round(-|x| log2 e), rounded once, and once more only if subnormal).  Then
+ * log1p(u) without rounding 1 + u: below 1/2, f = u; from 1/2, 1 + u =
+ * 2 (1 + f) with f = (u - 1)/2 exact (Sterbenz), and ln 2 added last.  With
+ * s = f/(2 + f) (|s| < 0.2),
+ *
+ *     log1p(f) = f - (f^2/2 - s (f^2/2 + R(s^2))),
+ *
+ * R(z) = z (c1 + c2 z + c3 z^2 + c4 z^3), least squares for the relative
+ * error of R (3e-8; 1e-9 of the result): f is exact and the bracket is at
+ * most a fifth of f, so its roundings (s from a reciprocal estimate and one
+ * correction) weigh a fifth or less.  |x| is clamped to 110, where u is far
+ * below half the least subnormal. */
+FV_F fv fv_log1p_exp_neg(fv x) {
+    const fv magic = fv_set(FV32_MAGIC), one = fv_set(1.0f), half = fv_set(0.5f);
+    fv nt = fv_maxc(fv_or(x, fv_set(-0.0f)), fv_set(-FV32_TMAX));      /* -|x| */
+    fv n = fv_sub(fv_fma(nt, fv_set(FV32_LOG2E), magic), magic);
+    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), fv_fnma(n, fv_set(FV32_LN2_HI), nt));
+    fv u = fv_ldexp(fv_add(one, fv_expm1_poly(r)), n);
+    fvm big = fv_lt(fv_set(0.5f), u);
+    fv f = fv_sel(big, fv_mul(fv_sub(u, one), half), u);
+    fv d = fv_add(f, fv_set(2.0f));
+    fv y = fv_rcp(d);
+    fv s0 = fv_mul(f, y);
+    fv s = fv_fma(y, fv_fnma(s0, d, f), s0);                /* f / (2 + f) */
+    fv z = fv_mul(s, s);
+    fv R = fv_set(0.23404553532600403f);
+    R = fv_fma(R, z, fv_set(0.28556692600250244f));
+    R = fv_fma(R, z, fv_set(0.39999833703041077f));
+    R = fv_fma(R, z, fv_set(0.6666666865348816f));
+    R = fv_mul(R, z);
+    fv hf = fv_mul(fv_mul(f, f), half);
+    fv L = fv_sub(f, fv_fnma(s, fv_add(hf, R), hf));
+    return fv_sel(big, fv_add(L, fv_set(0.693147182464599609375f)), L);
+}
+
+/* softplus at beta = 1 */
+FV_F fv fv32_softplus(fv x) {
+    return fv_add(fv_maxc(x, fv_set(0.0f)), fv_log1p_exp_neg(x));
+}
+
+/* -(log1p(u) - min(x, 0)), the bracket >= 0: -0 where log1p(u) rounds to 0 */
+FV_F fv fv32_log_sigmoid(fv x) {
+    fv v = fv_sub(fv_log1p_exp_neg(x), fv_minc(x, fv_set(0.0f)));
+    return fv_or(v, fv_set(-0.0f));
+}
+
 /* x sigma(t) for t = |x| (SiLU) or 1.702 |x| (gelu_sigmoid), its logistic
  * core L and xs, x clamped where the result is x or rounds to -0:
  * x - (xs A) Y for x >= 0 (xs A exact); below, (xs Y) 2^-k, Y's rounding
@@ -251,6 +300,67 @@ FV_F fv fv32_celu_grad(fv x) { return fv32_elu_grad(x); }
 FV_F fv fv32_selu_grad(fv x) {
     fv e = fv_scaled_exp(x, 1.7580993175506592f, 2.3296717444054593e-08f);
     return fv_sel(fv_lt(fv_set(0.0f), x), fv_set(1.0507010221481323f), e);
+}
+
+/* ---- ELU, SELU, CELU ----------------------------------------------------------
+ * expm1(x) for x <= 0 (clamped to -30, where it rounds to -1): with n =
+ * round(x log2 e), r + d = x - n ln2 (r rounded, d its low part) and
+ * P = r + (r^2 q(r) + d) = e^(r + d) - 1 rounded once,
+ *
+ *     expm1(x) = (2^n - 1) + 2^n P,
+ *
+ * 2^n - 1 exact (n >= -24, else it rounds to -1 as the result does) and
+ * 2^n P a shift: one fused multiply-add, P's rounding weighing at most
+ * 3/4 of the result's (n = 0: P is the result).  SELU's lambda alpha = Chi +
+ * Clo multiplies as Chi (2^n - 1) = h + l exactly, then h + [Chi 2^n P + l +
+ * Clo expm1(x)] rounded once more.  x > 0 returns x itself (lambda x for
+ * SELU, as Lhi x + Llo x rounded once); -0 gives +0, as in float64. */
+FV_F fv fv_exp2n(fv n) {                 /* 2^n, n integer-valued in [-126, 0] */
+#ifdef FV_LDEXP_BY_BITS
+    const fv magic = fv_set(FV32_MAGIC);
+    return fv_pow2neg(fvi_sub(fv_bits(fv_sub(magic, n)), fv_bits(magic)));
+#else
+    return fv_ldexp(fv_set(1.0f), n);
+#endif
+}
+
+typedef struct { fv tn, P; } fv_em1;     /* expm1 = (tn - 1) + tn P */
+
+FV_F fv_em1 fv_expm1_parts(fv x) {
+    const fv magic = fv_set(FV32_MAGIC);
+    fv_em1 o;
+    fv xm = fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-30.0f));
+    fv n = fv_sub(fv_fma(xm, fv_set(FV32_LOG2E), magic), magic);
+    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), xm);        /* exact */
+    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), r1);
+    fv d = fv_fnma(n, fv_set(FV32_LN2_LO), fv_sub(r1, r));
+    o.P = fv_add(r, fv_fma(fv_mul(r, r), fv_expm1_q(r), d));
+    o.tn = fv_exp2n(n);
+    return o;
+}
+
+/* at alpha = 1 (PyTorch's defaults): elu = celu = x for x >= 0, expm1(x)
+ * below */
+FV_F fv fv32_elu(fv x) {
+    fv_em1 E = fv_expm1_parts(x);
+    fv em = fv_fma(E.tn, E.P, fv_sub(E.tn, fv_set(1.0f)));
+    return fv_sel(fv_lt(fv_set(0.0f), x), x, em);
+}
+FV_F fv fv32_celu(fv x) { return fv32_elu(x); }
+
+FV_F fv fv32_selu(fv x) {
+    const fv Chi = fv_set(1.7580993175506592f), Clo = fv_set(2.3296717444054593e-08f);
+    /* lambda = Lhi + Llo, Lhi rounded down so that Llo > 0: at x = +-inf
+     * both products have x's sign (no inf - inf, no "invalid") */
+    const fv Lhi = fv_set(1.0507009029388428f), Llo = fv_set(8.441664078873146e-08f);
+    fv_em1 E = fv_expm1_parts(x);
+    fv tm1 = fv_sub(E.tn, fv_set(1.0f));
+    fv h = fv_mul(Chi, tm1);
+    fv l = fv_fms(Chi, tm1, h);                          /* Chi (2^n - 1) = h + l */
+    fv em = fv_fma(E.tn, E.P, tm1);
+    fv neg = fv_add(h, fv_fma(fv_mul(Chi, E.tn), E.P, fv_fma(Clo, em, l)));
+    fv pos = fv_fma(Lhi, x, fv_mul(Llo, x));
+    return fv_sel(fv_lt(fv_set(0.0f), x), pos, neg);
 }
 
 /* ---- GELU ------------------------------------------------------------------
