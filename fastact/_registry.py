@@ -260,7 +260,7 @@ _TABLE = (
     Activation(
         "tanh", "Hyperbolic tangent.",
         r"\tanh x", r"\operatorname{sech}^2 x",
-        float32=_F32_ALL, float32_vector=("grad", "backward"),
+        float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.tanh(x)", span=(-4.0, 4.0),
         textbook=("np.tanh(x)",
                   "1 - np.tanh(x) ** 2")),
