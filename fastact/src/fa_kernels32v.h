@@ -62,6 +62,20 @@ FV_F fv fv_expm1_q(fv r) {
 }
 FV_F fv fv_expm1_poly(fv r) { return fv_fma(fv_mul(r, r), fv_expm1_q(r), r); }
 
+/* the reduction x = n ln2 + r + d for x in [-110, 0]: n = round(x log2 e),
+ * x - n ln2_hi exact, r that minus n ln2_lo rounded, d its low part (to
+ * first order).  Callers that drop d get r as the one rounding. */
+typedef struct { fv n, r, d; } fv_red;
+FV_F fv_red fv_exp_reduce(fv x) {
+    const fv magic = fv_set(FV32_MAGIC);
+    fv_red o;
+    o.n = fv_sub(fv_fma(x, fv_set(FV32_LOG2E), magic), magic);
+    fv r1 = fv_fnma(o.n, fv_set(FV32_LN2_HI), x);         /* exact */
+    o.r = fv_fnma(o.n, fv_set(FV32_LN2_LO), r1);
+    o.d = fv_fnma(o.n, fv_set(FV32_LN2_LO), fv_sub(r1, o.r));
+    return o;
+}
+
 /* the core above: t in [0, 110] or NaN.  Returns Y (rounded once); y, c its
  * unrounded parts, m = -k and A = 2^-k (0 or subnormal when k is large: then 1 - A Y
  * and D need no A). */
@@ -73,13 +87,7 @@ FV_F fv_logi fv_logistic_r(fv m, fv r) {
     const fv one = fv_set(1.0f);
     o.m = m;
     fv p = fv_expm1_poly(r);
-#ifdef FV_LDEXP_BY_BITS
-    const fv magic = fv_set(FV32_MAGIC);
-    o.A = fv_pow2neg(fvi_min(fvi_sub(fv_bits(fv_sub(magic, o.m)), fv_bits(magic)),
-                             fvi_set(60)));
-#else
-    o.A = fv_ldexp(one, o.m);
-#endif
+    o.A = fv_exp2i(o.m, 60);
     fv s = fv_add(one, o.A);                             /* 1 + A = s + sl */
     fv sl = fv_sub(o.A, fv_sub(s, one));
     fv D = fv_add(s, p);                                 /* |s| > |p| */
@@ -189,11 +197,10 @@ FV_F fv fv32_log_sigmoid_grad(fv x) {
  * correction) weigh a fifth or less.  |x| is clamped to 110, where u is far
  * below half the least subnormal. */
 FV_F fv fv_log1p_exp_neg(fv x) {
-    const fv magic = fv_set(FV32_MAGIC), one = fv_set(1.0f), half = fv_set(0.5f);
+    const fv one = fv_set(1.0f), half = fv_set(0.5f);
     fv nt = fv_maxc(fv_or(x, fv_set(-0.0f)), fv_set(-FV32_TMAX));      /* -|x| */
-    fv n = fv_sub(fv_fma(nt, fv_set(FV32_LOG2E), magic), magic);
-    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), fv_fnma(n, fv_set(FV32_LN2_HI), nt));
-    fv u = fv_ldexp(fv_add(one, fv_expm1_poly(r)), n);
+    fv_red e = fv_exp_reduce(nt);
+    fv u = fv_ldexp(fv_add(one, fv_expm1_poly(e.r)), e.n);
     fvm big = fv_lt(fv_set(0.5f), u);
     fv f = fv_sel(big, fv_mul(fv_sub(u, one), half), u);
     fv d = fv_add(f, fv_set(2.0f));
@@ -300,16 +307,12 @@ FV_F fv fv32_gelu_sigmoid_grad(fv x) {
  * one more only if the result is subnormal.  x is clamped to -110, where
  * C e^x is far below half the least subnormal. */
 FV_F fv fv_scaled_exp(fv x, float chi, float clo) {
-    const fv magic = fv_set(FV32_MAGIC), Chi = fv_set(chi);
-    fv xm = fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-FV32_TMAX));
-    fv n = fv_sub(fv_fma(xm, fv_set(FV32_LOG2E), magic), magic);
-    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), xm);        /* exact */
-    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), r1);
-    fv d = fv_fnma(n, fv_set(FV32_LN2_LO), fv_sub(r1, r));
-    fv wd = fv_fma(fv_mul(r, r), fv_expm1_q(r), d);
-    fv lo = fv_fma(fv_set(clo), r, fv_set(clo));
-    fv V = fv_add(Chi, fv_fma(Chi, r, fv_fma(Chi, wd, lo)));
-    return fv_ldexp(V, n);
+    const fv Chi = fv_set(chi);
+    fv_red R = fv_exp_reduce(fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-FV32_TMAX)));
+    fv wd = fv_fma(fv_mul(R.r, R.r), fv_expm1_q(R.r), R.d);
+    fv lo = fv_fma(fv_set(clo), R.r, fv_set(clo));
+    fv V = fv_add(Chi, fv_fma(Chi, R.r, fv_fma(Chi, wd, lo)));
+    return fv_ldexp(V, R.n);
 }
 
 /* at alpha = 1 (the vector kernels' parameters are PyTorch's defaults):
@@ -337,27 +340,13 @@ FV_F fv fv32_selu_grad(fv x) {
  * Clo multiplies as Chi (2^n - 1) = h + l exactly, then h + [Chi 2^n P + l +
  * Clo expm1(x)] rounded once more.  x > 0 returns x itself (lambda x for
  * SELU, as Lhi x + Llo x rounded once); -0 gives +0, as in float64. */
-FV_F fv fv_exp2n(fv n) {                 /* 2^n, n integer-valued in [-126, 0] */
-#ifdef FV_LDEXP_BY_BITS
-    const fv magic = fv_set(FV32_MAGIC);
-    return fv_pow2neg(fvi_sub(fv_bits(fv_sub(magic, n)), fv_bits(magic)));
-#else
-    return fv_ldexp(fv_set(1.0f), n);
-#endif
-}
-
 typedef struct { fv tn, P; } fv_em1;     /* expm1 = (tn - 1) + tn P */
 
 FV_F fv_em1 fv_expm1_parts(fv x) {
-    const fv magic = fv_set(FV32_MAGIC);
     fv_em1 o;
-    fv xm = fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-30.0f));
-    fv n = fv_sub(fv_fma(xm, fv_set(FV32_LOG2E), magic), magic);
-    fv r1 = fv_fnma(n, fv_set(FV32_LN2_HI), xm);        /* exact */
-    fv r = fv_fnma(n, fv_set(FV32_LN2_LO), r1);
-    fv d = fv_fnma(n, fv_set(FV32_LN2_LO), fv_sub(r1, r));
-    o.P = fv_add(r, fv_fma(fv_mul(r, r), fv_expm1_q(r), d));
-    o.tn = fv_exp2n(n);
+    fv_red R = fv_exp_reduce(fv_maxc(fv_minc(x, fv_set(0.0f)), fv_set(-30.0f)));
+    o.P = fv_add(R.r, fv_fma(fv_mul(R.r, R.r), fv_expm1_q(R.r), R.d));
+    o.tn = fv_exp2i(R.n, 126);
     return o;
 }
 

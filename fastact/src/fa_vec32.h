@@ -128,17 +128,33 @@ FV_F fv fv_ldexp(fv a, fv m);      /* below: two exact factors */
 /* 2^-k for integer lanes k in [-126, 127]: the exponent field */
 FV_F fv fv_pow2neg(fvi k) { return fv_frombits(fvi_shl23(fvi_sub(fvi_set(127), k))); }
 #ifdef FV_LDEXP_BY_BITS
+/* k = -m as integer lanes, for integer-valued m in [-2^22, 0]: 1.5 2^23 - m
+ * holds k in its low bits */
+FV_F fvi fv_negint(fv m) {
+    const fv magic = fv_set(12582912.0f);
+    return fvi_sub(fv_bits(fv_sub(magic, m)), fv_bits(magic));
+}
 /* a 2^m, m = -k, as (a 2^-k1) 2^-k2, k1 = floor(k/2): both factors normal,
  * the first product exact, so the one rounding (into the subnormals) is the
- * last.  k is taken from its bits as an integer (1.5 2^23 - m holds it in its
- * low bits). */
+ * last */
 FV_F fv fv_ldexp(fv a, fv m) {
-    const fv magic = fv_set(12582912.0f);
-    fvi ki = fvi_min(fvi_sub(fv_bits(fv_sub(magic, m)), fv_bits(magic)), fvi_set(160));
+    fvi ki = fvi_min(fv_negint(m), fvi_set(160));
     fvi k1 = fvi_sra1(ki);
     return fv_mul(fv_mul(a, fv_pow2neg(k1)), fv_pow2neg(fvi_sub(ki, k1)));
 }
 #endif
+/* 2^m for integer-valued m <= 0, exactly; below -kmax (kmax <= 126, a
+ * constant) 2^-kmax where the exponent field is built from the bits, and
+ * 2^m rounded (0 below the subnormals) where the hardware scales */
+FV_F fv fv_exp2i(fv m, int kmax) {
+#ifdef FV_LDEXP_BY_BITS
+    fvi k = fv_negint(m);
+    return fv_pow2neg(kmax < 126 ? fvi_min(k, fvi_set(kmax)) : k);
+#else
+    (void)kmax;
+    return fv_ldexp(fv_set(1.0f), m);
+#endif
+}
 #endif
 
 #endif
