@@ -331,7 +331,8 @@ _TABLE = (
         r"\frac{1}{2}(1 + t) + \frac{x}{2}(1 - t^2)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 x^2),"
         r"\ t = \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)",
         grad_has_root=True,
-        float32=_F32_ALL, torch="torch.nn.functional.gelu(x, approximate='tanh')",
+        float32=_F32_ALL, float32_vector=_F32_ALL,
+        torch="torch.nn.functional.gelu(x, approximate='tanh')",
         textbook=("0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** "
                   "3)))",
                   "0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) "

@@ -298,6 +298,62 @@ FV_F fv fv32_gelu_sigmoid_grad(fv x) {
     return fv_glu_grad(x, t, tl, L, 1);
 }
 
+/* gelu_tanh = x sigma(t), t = 2u = C a (1 + k a^2) for a = |x| (C = 2 sqrt(2/pi),
+ * k = 0.044715), and gelu_tanh'(x) = silu'-like with the slope factor s =
+ * a t'(a) = C a (1 + 3k a^2) in place of t.  Both are formed as float pairs
+ * (a^2, k a^2, 1 + k a^2 and the two products each with its error), so
+ * that t + tl and s + sl are exact to about 2^-44 relative: t's error is
+ * amplified t-fold by the exponential, and s's carries into the cancellation
+ * 1 - s + s u about gelu_tanh''s root.  a is kept >= 2^-28 in the cubic
+ * (nothing there underflows; t = C a to far below half an ULP of sigma) and
+ * clamped to 10.9, where t < 110 and the results are x or 1, or round to -0. */
+#define FV32_GT_C_HI 1.5957691669464111f
+#define FV32_GT_C_LO -4.534068054340423e-08f
+#define FV32_GT_K_HI 0.044714998453855515f
+#define FV32_GT_K_LO 1.5461444347053543e-09f
+#define FV32_GT_3K_HI 0.13414500653743744f
+#define FV32_GT_3K_LO -6.537437258202772e-09f
+#define FV32_GT_AMAX 10.9f
+
+/* C a (1 + kk a^2) = v + vl, from a^2 = z + zl */
+FV_F fv fv_gt_cubic(fv a, fv z, fv zl, float khi, float klo, fv *vl) {
+    const fv one = fv_set(1.0f), Khi = fv_set(khi);
+    fv p = fv_mul(Khi, z);
+    fv pl = fv_fma(fv_set(klo), z, fv_fma(Khi, zl, fv_fms(Khi, z, p)));
+    fv w = fv_add(one, p), wb = fv_sub(w, one);           /* two-sum */
+    fv wl = fv_add(fv_add(fv_sub(one, fv_sub(w, wb)), fv_sub(p, wb)), pl);
+    fv v = fv_mul(a, w);
+    fv l = fv_fma(a, wl, fv_fms(a, w, v));
+    fv c = fv_mul(fv_set(FV32_GT_C_HI), v);
+    *vl = fv_fma(fv_set(FV32_GT_C_LO), v,
+                 fv_fma(fv_set(FV32_GT_C_HI), l, fv_fms(fv_set(FV32_GT_C_HI), v, c)));
+    return c;
+}
+
+/* a = |x| clamped: *ac = a kept >= 2^-28, a^2 = z + zl, and the logistic
+ * core at t + tl */
+FV_F fv_logi fv_gt(fv a, fv *ac, fv *z, fv *zl) {
+    fv tl, t;
+    *ac = fv_maxc(a, fv_set(3.7252902984619141e-9f));
+    *z = fv_mul(*ac, *ac);
+    *zl = fv_fms(*ac, *ac, *z);
+    t = fv_gt_cubic(*ac, *z, *zl, FV32_GT_K_HI, FV32_GT_K_LO, &tl);
+    return fv_logistic_lo(t, tl);
+}
+
+FV_F fv fv32_gelu_tanh(fv x) {
+    fv ac, z, zl;
+    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_GT_AMAX)), fv_set(FV32_GT_AMAX));
+    return fv_glu(x, xs, fv_gt(fv_abs(xs), &ac, &z, &zl));
+}
+
+FV_F fv fv32_gelu_tanh_grad(fv x) {
+    fv ac, z, zl, sl;
+    fv_logi L = fv_gt(fv_absc(x, FV32_GT_AMAX), &ac, &z, &zl);
+    fv s = fv_gt_cubic(ac, z, zl, FV32_GT_3K_HI, FV32_GT_3K_LO, &sl);
+    return fv_glu_grad(x, s, sl, L, 1);
+}
+
 /* ---- SELU', ELU', CELU' ------------------------------------------------------
  * SELU': lambda for x > 0, C e^x below (C = lambda alpha, a float pair Chi + Clo).
  * With n = round(x log2 e), r = x - n ln2 (exact in its high part, the low
