@@ -312,7 +312,8 @@ _TABLE = (
         "mish", "Self-regularized non-monotonic activation.",
         r"x \tanh(\operatorname{softplus}(x))",
         r"\tanh(s) + x\,\operatorname{sech}^2(s)\,\sigma(x),\ s = \operatorname{softplus}(x)",
-        grad_has_root=True, float32=_F32_ALL, torch="torch.nn.functional.mish(x)",
+        grad_has_root=True, float32=_F32_ALL, float32_vector=_F32_ALL,
+        torch="torch.nn.functional.mish(x)",
         textbook=("x * np.tanh(np.log(1 + np.exp(x)))",
                   "np.tanh(np.log(1 + np.exp(x))) + x * (1 - np.tanh(np.log(1 + "
                   "np.exp(x))) ** 2) / (1 + np.exp(-x))")),

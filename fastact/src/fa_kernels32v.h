@@ -78,8 +78,8 @@ FV_F fv_red fv_exp_reduce(fv x) {
 
 /* the core above: t in [0, 110] or NaN.  Returns Y (rounded once); y, c its
  * unrounded parts, m = -k and A = 2^-k (0 or subnormal when k is large: then 1 - A Y
- * and D need no A). */
-typedef struct { fv Y, y, c, A, m; } fv_logi;
+ * and D need no A); D + Dl = 1 + A + p exactly, and p. */
+typedef struct { fv Y, y, c, A, m, D, Dl, p; } fv_logi;
 
 /* after the reduction: e^t = 2^-m (1 + p(r)) */
 FV_F fv_logi fv_logistic_r(fv m, fv r) {
@@ -92,6 +92,9 @@ FV_F fv_logi fv_logistic_r(fv m, fv r) {
     fv sl = fv_sub(o.A, fv_sub(s, one));
     fv D = fv_add(s, p);                                 /* |s| > |p| */
     fv Dl = fv_add(fv_sub(p, fv_sub(D, s)), sl);
+    o.D = D;
+    o.Dl = Dl;
+    o.p = p;
     o.y = fv_rcp(D);
     o.c = fv_fnma(o.y, Dl, fv_fnma(o.y, D, one));        /* 1 - y (D + Dl) */
     o.Y = fv_fma(o.y, o.c, o.y);
@@ -352,6 +355,113 @@ FV_F fv fv32_gelu_tanh_grad(fv x) {
     fv_logi L = fv_gt(fv_absc(x, FV32_GT_AMAX), &ac, &z, &zl);
     fv s = fv_gt_cubic(ac, z, zl, FV32_GT_3K_HI, FV32_GT_3K_LO, &sl);
     return fv_glu_grad(x, s, sl, L, 1);
+}
+
+/* ---- mish ----------------------------------------------------------------
+ * mish = x tanh(softplus(x)) = x N/(N + 2), N = E (E + 2), E = e^x.  On the
+ * logistic core at t = |x| (e^t = 2^k P, P = 1 + p, A = 2^-k, S = P + A =
+ * D + Dl exactly), with numerator and denominator multiplied through:
+ *
+ *     x >= 0 (E = P/A):  mish = x - 2 x A^2 / Q,      Q = S^2 + A^2,
+ *     x <  0 (E = A/P):  mish = x A M / R,            M = S + P = 2 + A + 2p,
+ *                                                     R = S^2 + P^2,
+ *
+ * sums of positive terms, Q and R formed as pairs (to about 2^-40).  For
+ * x >= 0 the subtrahend is at most 2/5 of x (at 0), rounded once, so its
+ * rounding weighs at most 2/3 of the result's; 2 x A^2 is exact (x clamped
+ * to 110).  For x < 0, M is an exact pair, x M a pair, and the quotient
+ * x M / R rounded once from the reciprocal estimate and its residual, then
+ * scaled by 2^-k.  |x| is clamped to 110, where mish(x) rounds to -0. */
+typedef struct {
+    fv_logi L;
+    fv xs, S, Sl, S2l;            /* x clamped; S = 1 + A + p, 2 S Sl */
+    fv Q, Ql;                     /* x >= 0: S^2 + A^2 as a pair */
+    fv Ph, Pl, PP, PPl, M, Ml, R, Rl; /* x < 0: P, P^2, M, R as pairs */
+} fv_mish_t;
+
+FV_F fv_mish_t fv_mish_parts(fv x) {
+    const fv one = fv_set(1.0f), two = fv_set(2.0f);
+    fv_mish_t o;
+    o.xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
+    o.L = fv_logistic(fv_abs(o.xs));
+    o.S = o.L.D;
+    o.Sl = o.L.Dl;
+    o.S2l = fv_mul(fv_add(o.S, o.S), o.Sl);
+    /* M = (2 + A) + 2p as an exact pair */
+    fv m0 = fv_add(two, o.L.A);
+    fv m0l = fv_sub(o.L.A, fv_sub(m0, two));
+    fv p2 = fv_add(o.L.p, o.L.p);
+    o.M = fv_add(m0, p2);
+    o.Ml = fv_add(fv_sub(p2, fv_sub(o.M, m0)), m0l);
+    /* R = S^2 + P^2 = R + Rl: P = Ph + Pl exactly, P^2 = PP + PPl and
+     * S^2 = SS + SSl to first order, SS + PP by Fast2Sum (S >= P) */
+    o.Ph = fv_add(one, o.L.p);
+    o.Pl = fv_sub(o.L.p, fv_sub(o.Ph, one));
+    o.PP = fv_mul(o.Ph, o.Ph);
+    o.PPl = fv_fma(fv_add(o.Ph, o.Ph), o.Pl, fv_fms(o.Ph, o.Ph, o.PP));
+    fv SS = fv_mul(o.S, o.S);
+    fv SSl = fv_add(fv_fms(o.S, o.S, SS), o.S2l);
+    o.R = fv_add(SS, o.PP);
+    o.Rl = fv_add(fv_sub(o.PP, fv_sub(o.R, SS)), fv_add(SSl, o.PPl));
+    /* Q = S^2 + A^2 = Q + Ql the same way (A^2 exact, or 0 when tiny) */
+    fv AA = fv_mul(o.L.A, o.L.A);
+    o.Q = fv_add(SS, AA);
+    o.Ql = fv_add(fv_sub(AA, fv_sub(o.Q, SS)), SSl);
+    return o;
+}
+
+/* n/(d + dl) for d + dl > 0, from the reciprocal estimate and the residual of
+ * n + nl: rounded once */
+FV_F fv fv_div_pair(fv n, fv nl, fv d, fv dl) {
+    fv y = fv_rcp(d);
+    fv q0 = fv_mul(n, y);
+    return fv_fma(y, fv_fnma(q0, dl, fv_add(fv_fnma(q0, d, n), nl)), q0);
+}
+
+FV_F fv fv32_mish(fv x) {
+    fv_mish_t m = fv_mish_parts(x);
+    fv_logi L = m.L;
+    fv zero = fv_set(0.0f);
+    fv pos = fv_sub(x, fv_div_pair(fv_mul(fv_mul(m.xs, L.A), fv_add(L.A, L.A)), zero, m.Q, m.Ql));
+    fv N = fv_mul(m.xs, m.M);
+    fv Nl = fv_fma(m.xs, m.Ml, fv_fms(m.xs, m.M, N));
+    /* x < 0 gives a negative result, and -0 keeps its sign */
+    fv neg = fv_or(fv_scale(L, fv_div_pair(N, Nl, m.R, m.Rl)), fv_set(-0.0f));
+    return fv_sel(fv_signm(x), neg, pos);
+}
+
+/* mish' = tanh(s) + x sech^2(s) sigma(x) (s = softplus(x)), in the terms
+ * above:
+ *     x >= 0:  1 - G (1 - h),   G = 2 A^2/Q <= 2/5,  h = 2 x P S/Q,
+ *     x <  0:  A B / R^2,       B = M R + 4 x S P^2,
+ * B cancelling about the root (x = -1.19): M R and 4 x S P^2 are formed as
+ * pairs from the pairs M, R, S, P, their sum a pair too, and B/R^2 rounded
+ * once from the pairs, then scaled by 2^-k. */
+FV_F fv fv32_mish_grad(fv x) {
+    const fv one = fv_set(1.0f);
+    fv_mish_t m = fv_mish_parts(x);
+    fv_logi L = m.L;
+    const fv zero = fv_set(0.0f);
+    fv G = fv_div_pair(fv_mul(fv_add(L.A, L.A), L.A), zero, m.Q, m.Ql);
+    fv h = fv_div_pair(fv_mul(fv_add(m.xs, m.xs), fv_mul(m.Ph, m.S)), zero, m.Q, m.Ql);
+    fv pos = fv_fma(G, fv_sub(h, one), one);
+    /* T1 = M R */
+    fv T1 = fv_mul(m.M, m.R);
+    fv T1l = fv_fma(m.M, m.Rl, fv_fma(m.Ml, m.R, fv_fms(m.M, m.R, T1)));
+    /* U = S P^2 */
+    fv U = fv_mul(m.S, m.PP);
+    fv Ul = fv_fma(m.S, m.PPl, fv_fma(m.Sl, m.PP, fv_fms(m.S, m.PP, U)));
+    /* T2 = 4 x U (x < 0) */
+    fv x4 = fv_mul(m.xs, fv_set(4.0f));
+    fv T2 = fv_mul(x4, U);
+    fv T2l = fv_fma(x4, Ul, fv_fms(x4, U, T2));
+    /* B = T1 + T2 as a pair (two-sum: either may be the larger) */
+    fv B = fv_add(T1, T2), Bv = fv_sub(B, T1);
+    fv Bl = fv_add(fv_add(fv_sub(T1, fv_sub(B, Bv)), fv_sub(T2, Bv)), fv_add(T1l, T2l));
+    fv RR = fv_mul(m.R, m.R);
+    fv RRl = fv_fma(fv_add(m.R, m.R), m.Rl, fv_fms(m.R, m.R, RR));
+    fv neg = fv_scale(L, fv_div_pair(B, Bl, RR, RRl));
+    return fv_sel(fv_signm(x), neg, pos);
 }
 
 /* ---- SELU', ELU', CELU' ------------------------------------------------------
