@@ -51,6 +51,22 @@
 #define FV32_LN2_HI 0.693145751953125f        /* k * HI exact for k < 512 */
 #define FV32_LN2_LO 1.42860682030941723212e-6f
 
+/* error-free sums: a + b = s + *lo exactly; fv_fast_two_sum needs |a| >= |b|
+ * (or a's exponent at least b's), fv_two_sum takes either order */
+FV_F fv fv_fast_two_sum(fv a, fv b, fv *lo) {
+    fv s = fv_add(a, b);
+    *lo = fv_sub(b, fv_sub(s, a));
+    return s;
+}
+FV_F fv fv_two_sum(fv a, fv b, fv *lo) {
+    fv s = fv_add(a, b), bv = fv_sub(s, a);
+    *lo = fv_add(fv_sub(a, fv_sub(s, bv)), fv_sub(b, bv));
+    return s;
+}
+
+/* x clamped to [-lim, lim] (NaN stays NaN) */
+FV_F fv fv_clampc(fv x, float lim) { return fv_minc(fv_maxc(x, fv_set(-lim)), fv_set(lim)); }
+
 /* e^r - 1 for |r| <= 0.35: r + r^2 q(r), q minimax for the relative error of
  * e^r (4.8e-9 with these float32 coefficients) */
 FV_F fv fv_expm1_q(fv r) {
@@ -88,15 +104,13 @@ FV_F fv_logi fv_logistic_r(fv m, fv r) {
     o.m = m;
     fv p = fv_expm1_poly(r);
     o.A = fv_exp2i(o.m, 60);
-    fv s = fv_add(one, o.A);                             /* 1 + A = s + sl */
-    fv sl = fv_sub(o.A, fv_sub(s, one));
-    fv D = fv_add(s, p);                                 /* |s| > |p| */
-    fv Dl = fv_add(fv_sub(p, fv_sub(D, s)), sl);
+    fv sl, s = fv_fast_two_sum(one, o.A, &sl);          /* 1 + A = s + sl */
+    fv D = fv_fast_two_sum(s, p, &o.Dl);                 /* |s| > |p| */
+    o.Dl = fv_add(o.Dl, sl);
     o.D = D;
-    o.Dl = Dl;
     o.p = p;
     o.y = fv_rcp(D);
-    o.c = fv_fnma(o.y, Dl, fv_fnma(o.y, D, one));        /* 1 - y (D + Dl) */
+    o.c = fv_fnma(o.y, o.Dl, fv_fnma(o.y, D, one));        /* 1 - y (D + Dl) */
     o.Y = fv_fma(o.y, o.c, o.y);
     return o;
 }
@@ -268,7 +282,7 @@ FV_F fv fv_glu_grad(fv x, fv t, fv tl, fv_logi L, int has_lo) {
 }
 
 FV_F fv fv32_silu(fv x) {
-    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
+    fv xs = fv_clampc(x, FV32_TMAX);
     return fv_glu(x, xs, fv_logistic(fv_abs(xs)));
 }
 
@@ -291,7 +305,7 @@ FV_F fv_logi fv_qg(fv a, fv *t, fv *tl) {
 }
 
 FV_F fv fv32_gelu_sigmoid(fv x) {
-    fv t, tl, xs = fv_minc(fv_maxc(x, fv_set(-64.0f)), fv_set(64.0f));
+    fv t, tl, xs = fv_clampc(x, 64.0f);
     return fv_glu(x, xs, fv_qg(fv_abs(xs), &t, &tl));
 }
 
@@ -323,8 +337,8 @@ FV_F fv fv_gt_cubic(fv a, fv z, fv zl, float khi, float klo, fv *vl) {
     const fv one = fv_set(1.0f), Khi = fv_set(khi);
     fv p = fv_mul(Khi, z);
     fv pl = fv_fma(fv_set(klo), z, fv_fma(Khi, zl, fv_fms(Khi, z, p)));
-    fv w = fv_add(one, p), wb = fv_sub(w, one);           /* two-sum */
-    fv wl = fv_add(fv_add(fv_sub(one, fv_sub(w, wb)), fv_sub(p, wb)), pl);
+    fv wl, w = fv_two_sum(one, p, &wl);
+    wl = fv_add(wl, pl);
     fv v = fv_mul(a, w);
     fv l = fv_fma(a, wl, fv_fms(a, w, v));
     fv c = fv_mul(fv_set(FV32_GT_C_HI), v);
@@ -346,7 +360,7 @@ FV_F fv_logi fv_gt(fv a, fv *ac, fv *z, fv *zl) {
 
 FV_F fv fv32_gelu_tanh(fv x) {
     fv ac, z, zl;
-    fv xs = fv_minc(fv_maxc(x, fv_set(-FV32_GT_AMAX)), fv_set(FV32_GT_AMAX));
+    fv xs = fv_clampc(x, FV32_GT_AMAX);
     return fv_glu(x, xs, fv_gt(fv_abs(xs), &ac, &z, &zl));
 }
 
@@ -382,31 +396,28 @@ typedef struct {
 FV_F fv_mish_t fv_mish_parts(fv x) {
     const fv one = fv_set(1.0f), two = fv_set(2.0f);
     fv_mish_t o;
-    o.xs = fv_minc(fv_maxc(x, fv_set(-FV32_TMAX)), fv_set(FV32_TMAX));
+    o.xs = fv_clampc(x, FV32_TMAX);
     o.L = fv_logistic(fv_abs(o.xs));
     o.S = o.L.D;
     o.Sl = o.L.Dl;
     o.S2l = fv_mul(fv_add(o.S, o.S), o.Sl);
     /* M = (2 + A) + 2p as an exact pair */
-    fv m0 = fv_add(two, o.L.A);
-    fv m0l = fv_sub(o.L.A, fv_sub(m0, two));
-    fv p2 = fv_add(o.L.p, o.L.p);
-    o.M = fv_add(m0, p2);
-    o.Ml = fv_add(fv_sub(p2, fv_sub(o.M, m0)), m0l);
+    fv m0l, m0 = fv_fast_two_sum(two, o.L.A, &m0l);
+    o.M = fv_fast_two_sum(m0, fv_add(o.L.p, o.L.p), &o.Ml);
+    o.Ml = fv_add(o.Ml, m0l);
     /* R = S^2 + P^2 = R + Rl: P = Ph + Pl exactly, P^2 = PP + PPl and
      * S^2 = SS + SSl to first order, SS + PP by Fast2Sum (S >= P) */
-    o.Ph = fv_add(one, o.L.p);
-    o.Pl = fv_sub(o.L.p, fv_sub(o.Ph, one));
+    o.Ph = fv_fast_two_sum(one, o.L.p, &o.Pl);
     o.PP = fv_mul(o.Ph, o.Ph);
     o.PPl = fv_fma(fv_add(o.Ph, o.Ph), o.Pl, fv_fms(o.Ph, o.Ph, o.PP));
     fv SS = fv_mul(o.S, o.S);
     fv SSl = fv_add(fv_fms(o.S, o.S, SS), o.S2l);
-    o.R = fv_add(SS, o.PP);
-    o.Rl = fv_add(fv_sub(o.PP, fv_sub(o.R, SS)), fv_add(SSl, o.PPl));
+    o.R = fv_fast_two_sum(SS, o.PP, &o.Rl);
+    o.Rl = fv_add(o.Rl, fv_add(SSl, o.PPl));
     /* Q = S^2 + A^2 = Q + Ql the same way (A^2 exact, or 0 when tiny) */
     fv AA = fv_mul(o.L.A, o.L.A);
-    o.Q = fv_add(SS, AA);
-    o.Ql = fv_add(fv_sub(AA, fv_sub(o.Q, SS)), SSl);
+    o.Q = fv_fast_two_sum(SS, AA, &o.Ql);
+    o.Ql = fv_add(o.Ql, SSl);
     return o;
 }
 
@@ -421,8 +432,8 @@ FV_F fv fv_div_pair(fv n, fv nl, fv d, fv dl) {
 FV_F fv fv32_mish(fv x) {
     fv_mish_t m = fv_mish_parts(x);
     fv_logi L = m.L;
-    fv zero = fv_set(0.0f);
-    fv pos = fv_sub(x, fv_div_pair(fv_mul(fv_mul(m.xs, L.A), fv_add(L.A, L.A)), zero, m.Q, m.Ql));
+    fv xAA = fv_mul(fv_mul(m.xs, L.A), fv_add(L.A, L.A));      /* 2 x A^2 */
+    fv pos = fv_sub(x, fv_div_pair(xAA, fv_set(0.0f), m.Q, m.Ql));
     fv N = fv_mul(m.xs, m.M);
     fv Nl = fv_fma(m.xs, m.Ml, fv_fms(m.xs, m.M, N));
     /* x < 0 gives a negative result, and -0 keeps its sign */
@@ -456,8 +467,8 @@ FV_F fv fv32_mish_grad(fv x) {
     fv T2 = fv_mul(x4, U);
     fv T2l = fv_fma(x4, Ul, fv_fms(x4, U, T2));
     /* B = T1 + T2 as a pair (two-sum: either may be the larger) */
-    fv B = fv_add(T1, T2), Bv = fv_sub(B, T1);
-    fv Bl = fv_add(fv_add(fv_sub(T1, fv_sub(B, Bv)), fv_sub(T2, Bv)), fv_add(T1l, T2l));
+    fv Bl, B = fv_two_sum(T1, T2, &Bl);
+    Bl = fv_add(Bl, fv_add(T1l, T2l));
     fv RR = fv_mul(m.R, m.R);
     fv RRl = fv_fma(fv_add(m.R, m.R), m.Rl, fv_fms(m.R, m.R, RR));
     fv neg = fv_scale(L, fv_div_pair(B, Bl, RR, RRl));
