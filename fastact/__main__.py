@@ -73,14 +73,14 @@ def main(argv=None) -> int:
     if cmd == "info":
         return info()
     if cmd == "bench":
-        from fastact import _bench
-        return _bench.main(rest)
+        from fastact.tools import bench
+        return bench.main(rest)
     if cmd == "verify":
-        from fastact import _verify
-        return _verify.main(rest)
+        from fastact.tools import verify
+        return verify.main(rest)
     if cmd == "profile":
-        from fastact import _profile
-        return _profile.main(rest)
+        from fastact.tools import profile
+        return profile.main(rest)
     if cmd == "plot":
         from fastact import plot
         return plot.main(rest)

@@ -108,6 +108,17 @@ class Activation:
         plots, benchmarks and most tests call the function with."""
         return {p.name: p.typical for p in self.params}
 
+    def param_sets(self, samples: bool = True) -> list[dict]:
+        """Parameter dicts to test and measure the function at: the typical
+        ones first, then each parameter's samples in turn (``samples=False``:
+        the typical ones alone)."""
+        base = self.typical_params
+        out = [base]
+        if samples:
+            for p in self.params:
+                out += [{**base, p.name: s} for s in p.samples if s != base[p.name]]
+        return out
+
     @property
     def has_defaults(self) -> bool:
         """Parameterized, and every parameter has PyTorch's default: such an

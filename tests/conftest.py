@@ -17,7 +17,7 @@ if not any(f.startswith("_ufuncs") and f.endswith((".so", ".pyd"))
                    if os.path.abspath(p or os.curdir) != _ROOT]
 
 import fastact  # noqa: E402
-import fastact._verify  # noqa: E402
+import fastact.tools.verify  # noqa: E402
 from fastact import ACTIVATIONS  # noqa: E402
 
 DTYPES = (np.float16, np.float32, np.float64)
@@ -40,7 +40,7 @@ def workers_always():
 
 def param_sets(act, include_samples=True):
     """Parameter dicts to test an activation at: the defaults and samples."""
-    return fastact._verify._params_list(act, include_samples)
+    return act.param_sets(include_samples)
 
 
 def call(act, kind, x, g=None, **kw):
@@ -71,7 +71,7 @@ def reference(act, kind, x, g=None, **params):
 
 
 #: |y - r| in ULP of the dtype at r rounded to it (shared with `verify`)
-ulp_error = fastact._verify.ulp_error
+ulp_error = fastact.tools.verify.ulp_error
 
 
 @pytest.fixture(params=NAMES)

@@ -14,12 +14,13 @@ Backward with a random grad_output gets the one product rounding on top.
 import numpy as np
 import pytest
 
-from fastact import ACTIVATIONS, _verify
+from fastact import ACTIVATIONS
+from fastact.tools import verify
 
 CELLS = [(name, kind, i)
          for name, act in ACTIVATIONS.items()
-         for i, _ in enumerate(_verify._params_list(act))
-         for kind in _verify.KINDS]
+         for i, _ in enumerate(act.param_sets())
+         for kind in verify.KINDS]
 
 
 def _id(cell):
@@ -29,14 +30,14 @@ def _id(cell):
 
 @pytest.fixture(scope="module")
 def f32_points():
-    return _verify.float32_sample()
+    return verify.float32_sample()
 
 
 def _check(name, kind, i, dtype, x):
     act = ACTIVATIONS[name]
-    params = _verify._params_list(act)[i]
-    err, worst, n = _verify.measure(act, kind, dtype, x, params)
-    b = _verify.bound(dtype, kind)
+    params = act.param_sets()[i]
+    err, worst, n = verify.measure(act, kind, dtype, x, params)
+    b = verify.bound(dtype, kind)
     assert err <= b, (f"{name} {kind} {np.dtype(dtype).name} {params}: {err:.3g} ULP "
                       f"at x = {worst!r} (bound {b})")
     return n
@@ -44,7 +45,7 @@ def _check(name, kind, i, dtype, x):
 
 @pytest.mark.parametrize("cell", CELLS, ids=_id)
 def test_float16_exhaustive(cell):
-    n = _check(*cell, np.float16, _verify.all_float16())
+    n = _check(*cell, np.float16, verify.all_float16())
     assert n >= 63_000
 
 
@@ -57,7 +58,7 @@ def test_float32_dense_sample(cell, f32_points):
 def test_float64_dense_sample_against_mpmath(cell):
     pytest.importorskip("mpmath")
     act = ACTIVATIONS[cell[0]]
-    x = _verify.float64_sample(act)
+    x = verify.float64_sample(act)
     assert x.size >= 100_000
     _check(*cell, np.float64, x)
 
@@ -83,7 +84,7 @@ def test_float64_million_point_sample_against_mpmath(cell, request):
         request.applymarker(pytest.mark.xfail(
             strict=True, reason=DENSE64_BACKWARD_MISSES[cell[0]]))
     act = ACTIVATIONS[cell[0]]
-    x = _verify.float64_sample(act, scale=10)
+    x = verify.float64_sample(act, scale=10)
     assert x.size >= 1_000_000
     _check(*cell, np.float64, x)
 
@@ -91,9 +92,9 @@ def test_float64_million_point_sample_against_mpmath(cell, request):
 @pytest.mark.exhaustive
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_float32_exhaustive(name):
-    rows, _ = _verify.exhaustive_float32(only=[name], progress=False)
+    rows, _ = verify.exhaustive_float32(only=[name], progress=False)
     bad = [r for r in rows if not r["ok"]]
-    assert not bad, _verify.format_rows(bad)
+    assert not bad, verify.format_rows(bad)
 
 
 def _f32_oracle_points():
@@ -110,15 +111,15 @@ def test_float64_reference_is_an_exact_oracle_for_float32(cell):
     float64: that is sound because it is within a tiny fraction of a float32
     ULP of the exact (mpmath) value over the float32 range."""
     pytest.importorskip("mpmath")
-    from fastact import _mpref
+    from fastact.tools import mpref
     name, kind, i = cell
     act = ACTIVATIONS[name]
-    params = _verify._params_list(act)[i]
+    params = act.param_sets()[i]
     x = _f32_oracle_points()
     ref = act.reference[0] if kind == "forward" else act.reference[1]
     with np.errstate(all="ignore"):
         r = np.asarray(ref(x, **params), dtype=np.float64)
-    e = _mpref.exact(name, kind, x, params=params or None)
+    e = mpref.exact(name, kind, x, params=params or None)
     with np.errstate(all="ignore"):
         sp = np.spacing(np.abs(e).astype(np.float32)).astype(np.float64)
         sp = np.where(np.isfinite(sp) & (sp > 0), sp, float(np.finfo(np.float32).smallest_subnormal))

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _bench, _peers
+from fastact.tools import bench, peers
 
 ACTS = list(fastact.ACTIVATIONS.values())
 
 
 def test_best_time_reports_best_and_median():
     calls = []
-    best, median = _bench.best_time(lambda: calls.append(1), min_time=0.005, repeats=3)
+    best, median = bench.best_time(lambda: calls.append(1), min_time=0.005, repeats=3)
     assert 0 < best <= median
     assert len(calls) >= 2 + 3
 
@@ -22,13 +22,13 @@ def test_settle_clears_a_back_off_from_earlier_rows_and_keeps_the_setting():
     try:
         u._par_report(0, 16, 2)      # a late call: backing off
         assert u._backoff_remaining() > 0 and not u._par_allowed()
-        _bench.settle([])            # no peers: nothing to settle
+        bench.settle([])            # no peers: nothing to settle
         assert u._backoff_remaining() > 0
-        _bench.settle(["a peer"])
+        bench.settle(["a peer"])
         assert u._backoff_remaining() == 0 and u._par_allowed()
         assert u._parallel_stats()["backoff_ns"] == 0
         u._set_adaptive(False)
-        _bench.settle(["a peer"])
+        bench.settle(["a peer"])
         assert u._set_adaptive(False) is False
     finally:
         u._set_adaptive(old)
@@ -41,25 +41,25 @@ def test_user_call_passes_what_it_is_given_without_unpacking():
         seen.append((args, kw))
 
     x, g, o = np.ones(3), np.zeros(3), np.empty(3)
-    _bench.user_call(f, (g, x), {"alpha": 2.0}, o)()
-    _bench.user_call(f, (x,), {})()
+    bench.user_call(f, (g, x), {"alpha": 2.0}, o)()
+    bench.user_call(f, (x,), {})()
     assert seen[0][0] == (g, x) and seen[0][1] == {"alpha": 2.0, "out": o}
     assert seen[1][0] == (x,) and seen[1][1] == {}
     # written out: no *args/**kwargs unpacking (CALL_FUNCTION_EX) in the timed call
     import dis
-    ops = {i.opname for i in dis.get_instructions(_bench.user_call(f, (g, x), {"a": 1}, o))}
+    ops = {i.opname for i in dis.get_instructions(bench.user_call(f, (g, x), {"a": 1}, o))}
     assert "CALL_FUNCTION_EX" not in ops and "DICT_MERGE" not in ops
     # the ufunc writes into out exactly as fastact.elu(x, alpha=2.0, out=o) would
     x = np.linspace(-3, 3, 11)
     want = fastact.elu(x, alpha=2.0)
-    _bench.user_call(fastact.elu, (x,), {"alpha": 2.0}, o := np.empty_like(x))()
+    bench.user_call(fastact.elu, (x,), {"alpha": 2.0}, o := np.empty_like(x))()
     assert np.array_equal(o, want)
 
 
 def test_run_times_every_kind_and_agrees_with_the_reference():
-    rows = _bench.run(only=["gelu", "leaky_relu"], sizes=(2000,), dtypes=("float32",),
-                      kinds=("forward", "grad", "backward"), repeats=2,
-                      min_time=0.002, progress=False, scaling=True)
+    rows = bench.run(only=["gelu", "leaky_relu"], sizes=(2000,), dtypes=("float32",),
+                     kinds=("forward", "grad", "backward"), repeats=2,
+                     min_time=0.002, progress=False, scaling=True)
     assert len(rows) == 6
     for r in rows:
         assert r["agrees"], r
@@ -68,19 +68,19 @@ def test_run_times_every_kind_and_agrees_with_the_reference():
         assert r["vs_best_peer"] is None
         if fastact.get_num_threads() > 1:
             assert r["one_thread"] > 0
-    text = _bench.format_table(rows)
+    text = bench.format_table(rows)
     assert "leaky_relu" in text and "NO" not in text
 
 
 def test_peer_ratios_compare_like_with_like():
     row = {"fastact": 1.0, "fastact_fresh": 2.0,
            "torch": {"out": 3.0, "fresh": 8.0}, "jax": {"out": None, "fresh": 5.0}}
-    assert _bench.peer_ratios(row, "torch") == (3.0, "out")
-    assert _bench.peer_ratios(row, "jax") == (2.5, "fresh")
-    assert _bench.best_peer_ratio(row, ("torch", "jax")) == 2.5
+    assert bench.peer_ratios(row, "torch") == (3.0, "out")
+    assert bench.peer_ratios(row, "jax") == (2.5, "fresh")
+    assert bench.best_peer_ratio(row, ("torch", "jax")) == 2.5
     row["torch"] = {"out": None, "fresh": 3.0}   # no out= variant: fresh vs fresh
-    assert _bench.peer_ratios(row, "torch") == (1.5, "fresh")
-    assert _bench.peer_ratios(row, "nope") is None
+    assert bench.peer_ratios(row, "torch") == (1.5, "fresh")
+    assert bench.peer_ratios(row, "nope") is None
 
 
 def _row(name, kind, dtype, n, t, **kw):
@@ -104,7 +104,7 @@ def test_targets_count_the_rows_that_meet_each_one():
         _row("relu", "backward", "float64", 100_000, 1e-5, vs_best_peer=2.0,
              torch={"out": 1e-5, "fresh": 4e-5}),
     ]
-    assert fastact._bench.targets(rows, ("torch",)) == [
+    assert fastact.tools.bench.targets(rows, ("torch",)) == [
         "roofline ratio >= 0.8 at n = 1e5: 2 of 3 (0.70-1.00)",
         "at or above the faster peer (forward, backward): 3 of 4 (0.50x-2.00x); "
         "float32 1e3: 1/2, float64 1e5: 2/2",
@@ -115,12 +115,12 @@ def test_targets_count_the_rows_that_meet_each_one():
         "1 of 2 (10.0x-40.0x)",
     ]
     # without peers or those sizes, only what the run timed
-    assert fastact._bench.targets(rows[2:3]) == [
+    assert fastact.tools.bench.targets(rows[2:3]) == [
         "roofline ratio >= 0.8 at n = 1e5: 1 of 1 (1.00-1.00)",
         "threads over 1 thread >= 1.7x at n = 1e5 (transcendental): 1 of 1 (1.80x-1.80x)",
         "speed-up over the reference >= 30x at n = 1e5 (transcendental): "
         "1 of 1 (40.0x-40.0x)"]
-    assert fastact._bench.targets([]) == []
+    assert fastact.tools.bench.targets([]) == []
 
 
 def test_roofline_is_at_least_as_fast_as_numpy_copy():
@@ -133,10 +133,10 @@ def test_roofline_is_at_least_as_fast_as_numpy_copy():
     out = np.empty_like(x)
     ratios = []
     for _ in range(5):
-        rows = _bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
-                          kinds=("forward",), repeats=3, min_time=0.005,
-                          progress=False)
-        numpy_copy, _ = _bench.best_time(lambda: np.copyto(out, x), 0.005, 3)
+        rows = bench.run(only=["relu"], sizes=(1 << 18,), dtypes=("float64",),
+                         kinds=("forward",), repeats=3, min_time=0.005,
+                         progress=False)
+        numpy_copy, _ = bench.best_time(lambda: np.copyto(out, x), 0.005, 3)
         ratios.append(rows[0]["roofline"] / numpy_copy)
         if ratios[-1] <= 1.5:
             break
@@ -145,16 +145,16 @@ def test_roofline_is_at_least_as_fast_as_numpy_copy():
 
 def test_unknown_names_are_errors():
     with pytest.raises(SystemExit, match="unknown peer"):
-        _peers.make(["matlab"], 1)
+        peers.make(["matlab"], 1)
     with pytest.raises(SystemExit, match="unknown activation"):
-        _bench.run(only=["nosuch"], sizes=(10,), progress=False)
+        bench.run(only=["nosuch"], sizes=(10,), progress=False)
 
 
 def test_pipeline_bench_times_every_setting_and_checks(capsys):
-    from fastact import _pipeline
+    from fastact.tools import pipeline
 
-    rc = _bench.main(["--pipeline", "--layers", "16x32x64", "--dtypes", "float32",
-                      "--settings", "numpy,busy,2proc", "--no-progress"])
+    rc = bench.main(["--pipeline", "--layers", "16x32x64", "--dtypes", "float32",
+                     "--settings", "numpy,busy,2proc", "--no-progress"])
     assert rc == 0
     out = capsys.readouterr().out
     rows = [ln.split() for ln in out.splitlines()
@@ -164,25 +164,25 @@ def test_pipeline_bench_times_every_setting_and_checks(capsys):
     assert "met:" in out
     # the checks: default over one thread, over the parts, against PyTorch's
     r = {"default": (1.0, 1.0), "one": (1.0, 1.0), "mm": (0.5, 0.5), "act": (0.4, 0.4)}
-    assert _pipeline.checks(r) == (1.0, 1.0 / 0.9, None, True)
+    assert pipeline.checks(r) == (1.0, 1.0 / 0.9, None, True)
     r["default"] = (1.2, 1.2)
-    assert not _pipeline.checks(r)[3]
+    assert not pipeline.checks(r)[3]
     r = dict(r, default=(1.0, 1.0), torch=(0.7, 0.7), torch_mm=(0.3, 0.3),
              torch_act=(0.3, 0.3))
-    vs_one, vs_parts, vs_torch, ok = _pipeline.checks(r)
+    vs_one, vs_parts, vs_torch, ok = pipeline.checks(r)
     assert vs_torch == pytest.approx((1.0 - 0.7) - (0.9 - 0.6)) and ok
     # parts faster than PyTorch's allow the step no loss at all
     r = dict(r, torch=(0.97, 0.97), torch_mm=(0.6, 0.6), torch_act=(0.5, 0.5))
-    assert _pipeline.checks(r)[2] == pytest.approx(0.03) and _pipeline.checks(r)[3]
+    assert pipeline.checks(r)[2] == pytest.approx(0.03) and pipeline.checks(r)[3]
     r = dict(r, torch=(0.9, 0.9))
-    assert not _pipeline.checks(r)[3]
+    assert not pipeline.checks(r)[3]
 
 
 def test_pipeline_steps_compute_the_layer():
-    from fastact import _pipeline
+    from fastact.tools import pipeline
 
     for kind in ("forward", "backward"):
-        st = _pipeline.Step((8, 16, 32), "float64", kind, "silu", False, None)
+        st = pipeline.Step((8, 16, 32), "float64", kind, "silu", False, None)
         st.step()
         y = st.x @ st.w
         np.testing.assert_allclose(st.y, y)
@@ -193,7 +193,7 @@ def test_pipeline_steps_compute_the_layer():
 def _peer(name):
     # the peers come from the 'bench' extra: these tests are marked 'peers' and
     # run on purpose (python -m pytest -m peers), where it is installed
-    return _peers.make([name], fastact.get_num_threads())[name]
+    return peers.make([name], fastact.get_num_threads())[name]
 
 
 @pytest.mark.peers
@@ -220,5 +220,5 @@ def test_peer_computes_the_same_function(peer_name, kind, act):
         with context():
             np.testing.assert_allclose(np.asarray(call().detach()), want,
                                        rtol=1e-6, atol=1e-12)
-    t = peer.time_call(act, kind, x, g, params, _bench.best_time, 0.002, 2)
+    t = peer.time_call(act, kind, x, g, params, bench.best_time, 0.002, 2)
     assert t["fresh"] > 0 and (t["out"] is None or t["out"] > 0)

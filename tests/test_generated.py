@@ -81,7 +81,8 @@ def test_streaming_threshold():
 
 _LEVEL_SCRIPT = r"""
 import sys, numpy as np, fastact
-from fastact import _ufuncs, _verify
+from fastact import _ufuncs
+from fastact.tools import verify
 rng = np.random.default_rng(5)
 res = {}
 for dt in ("float16", "float32", "float64"):
@@ -89,7 +90,7 @@ for dt in ("float16", "float32", "float64"):
     g = rng.standard_normal(x.size).astype(dt)
     res[("", "g", dt)] = g
     for act in fastact.ACTIVATIONS.values():
-        p = _verify._params_list(act, False)[0]
+        p = act.typical_params
         res[(act.name, "f", dt)] = act.forward(x, **p)
         res[(act.name, "b", dt)] = act.backward(g, x, **p)
 np.save(sys.argv[1], np.array([_ufuncs.SIMD_LEVEL, res], dtype=object), allow_pickle=True)
@@ -109,7 +110,7 @@ def test_every_simd_level_imports_and_agrees(tmp_path):
 
     import fastact
     from fastact import _cpu, _ufuncs
-    from fastact._verify import BOUNDS
+    from fastact.tools.verify import BOUNDS
 
     best = _cpu.best_level()
     levels = [lv for lv in _ufuncs.SIMD_BUILT if _cpu.LEVELS.index(lv) <= _cpu.LEVELS.index(best)]

@@ -18,7 +18,8 @@ import pytest
 
 import fastact
 from conftest import subprocess_env
-from fastact import ACTIVATIONS, _ufuncs, _verify
+from fastact import ACTIVATIONS, _ufuncs
+from fastact.tools import verify
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
@@ -82,7 +83,7 @@ def test_every_input_within_one_ulp_of_its_type(act, kind, name):
     x = all_values(name)
     # grad_output in [-2, 2], as fastact verify measures every backward
     g = np.random.default_rng(2).uniform(-2, 2, x.size).astype(t)
-    params = _verify._params_list(act, False)[0]
+    params = act.typical_params
     x_before = x.copy()
     with np.errstate(all="ignore"):
         y = act.backward(g, x, **params) if kind == "backward" else \
@@ -122,7 +123,7 @@ def test_every_input_within_one_ulp_of_its_type(act, kind, name):
     ok = ~nan & ~over
     floor = None
     if act.grad_has_root and kind != "forward":
-        floor = _verify.ROOT_FLOOR * np.abs(g64[ok])
+        floor = verify.ROOT_FLOOR * np.abs(g64[ok])
     mag = np.abs(r[ok]) if floor is None else np.maximum(np.abs(r[ok]), floor)
     with np.errstate(invalid="ignore"):
         err = np.where(y64[ok] == r[ok], 0.0, np.abs(y64[ok] - r[ok]) / ulp(mag, name))

@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import subprocess_env
 
-from fastact import _profile
+from fastact.tools import profile
 
 
 def _dump(directory, i, label, total):
@@ -38,9 +38,9 @@ def test_counts_become_instructions_an_element(tmp_path):
     _dump(tmp_path, 13, "something else", 7)
     with open(os.path.join(tmp_path, "helper.c"), "w") as f:
         f.write("totals: 5\n")
-    counts = _profile.read_counts(tmp_path)
+    counts = profile.read_counts(tmp_path)
     assert len(counts) == 12 and counts["gelu|forward|float32|fastact|1000"] == 34_000
-    rows = _profile.per_element(counts, (101_000, 1000))
+    rows = profile.per_element(counts, (101_000, 1000))
     # registry order: relu before gelu
     assert [r["name"] for r in rows] == ["relu", "gelu"]
     relu, gelu = rows
@@ -49,7 +49,7 @@ def test_counts_become_instructions_an_element(tmp_path):
     assert relu["fastact"] == pytest.approx(0.9) and relu["numpy"] == pytest.approx(0.5)
     assert relu["numpy_call"] == pytest.approx(8_000)
     assert "torch" not in relu
-    table = _profile.format_table(rows, ["fastact", "torch", "numpy"])
+    table = profile.format_table(rows, ["fastact", "torch", "numpy"])
     head = table.splitlines()[0].split()
     assert head == ["function", "kind", "dtype", "fastact", "fastact/call", "torch",
                     "numpy", "numpy/call", "torch/fastact"]
@@ -72,8 +72,8 @@ def _can_profile(tmp):
     if not shutil.which("valgrind"):
         return False
     try:
-        _profile.compile_helper(str(tmp))
-    except _profile.ProfileError:
+        profile.compile_helper(str(tmp))
+    except profile.ProfileError:
         return False
     return True
 
@@ -81,9 +81,9 @@ def _can_profile(tmp):
 def test_callgrind_counts_the_kernels(tmp_path):
     if not _can_profile(tmp_path):
         pytest.skip("needs valgrind, valgrind/callgrind.h and a C compiler")
-    rows = _profile.profile(["relu", "gelu", "leaky_relu"], ["forward", "backward"],
-                            ["float32"], ["fastact", "numpy"], sizes=(1_000, 20_000),
-                            timeout=300)
+    rows = profile.profile(["relu", "gelu", "leaky_relu"], ["forward", "backward"],
+                           ["float32"], ["fastact", "numpy"], sizes=(1_000, 20_000),
+                           timeout=300)
     by = {(r["name"], r["kind"]): r for r in rows}
     assert set(by) == {(a, k) for a in ("relu", "gelu", "leaky_relu")
                        for k in ("forward", "backward")}

@@ -75,3 +75,28 @@ def test_docstrings(act, kind):
     doc = f.__doc__
     for section in ("Parameters", "Returns", "Examples", "out"):
         assert section in doc
+
+
+def test_import_fastact_loads_no_tool_and_no_peer(tmp_path):
+    """The tools (bench, verify, profile, peers, mpref) live in fastact.tools
+    and load only when asked for; the library needs NumPy alone."""
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+    code = ("import sys, fastact; fastact.gelu(1.0); "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith("
+            "('fastact.tools', 'mpmath', 'torch', 'jax', 'scipy')))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=tmp_path, env=subprocess_env(), check=True)
+    assert r.stdout.split() == []
+    import fastact.tools.bench  # noqa: F401  (and they do load)
+
+
+def test_param_sets_start_with_the_typical_values(act):
+    sets = act.param_sets()
+    assert sets[0] == act.typical_params == act.param_sets(samples=False)[0]
+    assert len(act.param_sets(samples=False)) == 1
+    assert len(sets) == 1 + sum(len([s for s in p.samples if s != p.typical])
+                                for p in act.params)
+    assert all(set(s) == set(act.param_names) for s in sets)

@@ -138,12 +138,12 @@ def test_dense_grid_within_the_bound(act, kind):
     """Every 2^-12 from -16 to 16 and a log grid to 120 on both sides: the
     ranges where a kernel's reduction changes regime (GELU's tail below -12
     carries the low part of x^2 in its exponent)."""
-    from fastact import _verify
+    from fastact.tools import verify
     lin = np.arange(-16, 16, 2.0 ** -12)
     log = np.geomspace(1e-30, 120, 1 << 16)
     x = np.concatenate([lin, log, -log]).astype(np.float32)
-    err, worst, _ = _verify.measure(act, kind, "float32", x, {})
-    assert err <= _verify.bound("float32", kind), (act.name, kind, err, worst)
+    err, worst, _ = verify.measure(act, kind, "float32", x, {})
+    assert err <= verify.bound("float32", kind), (act.name, kind, err, worst)
 
 
 def test_gelu_grad_is_one_half_at_zero():

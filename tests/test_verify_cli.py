@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import ACTIVATIONS, _verify
+from fastact import ACTIVATIONS
+from fastact.tools import verify
 
 ACTS = list(ACTIVATIONS.values())
 
 
 def test_verify_prints_the_table_and_passes(capsys):
-    rc = _verify.main(["--only", "relu,gelu,softplus", "--dtypes", "float16",
-                       "--kinds", "forward,grad,backward", "--no-progress",
-                       "--compare", "numpy"])
+    rc = verify.main(["--only", "relu,gelu,softplus", "--dtypes", "float16",
+                      "--kinds", "forward,grad,backward", "--no-progress",
+                      "--compare", "numpy"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "numpy max ULP" in out and "FAIL" not in out
@@ -22,11 +23,11 @@ def test_verify_prints_the_table_and_passes(capsys):
 
 def test_verify_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit) as exc:
-        _verify.main(["--only", "gelu,nosuch"])
+        verify.main(["--only", "gelu,nosuch"])
     assert exc.value.code == 2
     assert "nosuch" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="unknown comparison"):
-        _verify.run(only=["relu"], dtypes=("float16",), compare=("matlab",))
+        verify.run(only=["relu"], dtypes=("float16",), compare=("matlab",))
 
 
 @pytest.mark.peers
@@ -38,8 +39,8 @@ def test_verify_measures_a_peer_on_the_same_points(peer, capsys):
     sigmoid loses its left tail; fastact's own cells still pass."""
     pytest.importorskip(peer)
     name = {"torch": "sigmoid", "jax": "elu"}[peer]
-    rc = _verify.main(["--only", name, "--dtypes", "float32,float16", "--kinds",
-                       "forward", "--defaults-only", "--no-progress", "--compare", peer])
+    rc = verify.main(["--only", name, "--dtypes", "float32,float16", "--kinds",
+                      "forward", "--defaults-only", "--no-progress", "--compare", peer])
     out = capsys.readouterr().out
     assert rc == 0 and f"{peer} max ULP" in out
     rows = [line.split() for line in out.splitlines() if line.strip().startswith(name)]
@@ -58,10 +59,10 @@ def test_textbook_formula_is_the_same_function(act):
     x = np.linspace(-4, 4, 4001)
     x = x[np.min(np.abs(x[:, None] - np.asarray(act.kinks or (99.0,))), axis=1) > 1e-3]
     g = np.full_like(x, 0.5)
-    for params in _verify._params_list(act):
+    for params in act.param_sets():
         for kind in ("forward", "grad", "backward"):
-            got = _verify.textbook(act, kind, x, g, params)
-            want = _verify._fastact_call(act, kind, x, g, params)
+            got = verify.textbook(act, kind, x, g, params)
+            want = verify._fastact_call(act, kind, x, g, params)
             np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15,
                                        err_msg=f"{act.name} {kind} {params}")
 
@@ -70,15 +71,15 @@ def test_textbook_formulas_lose_the_tails_that_fastact_keeps():
     """The failures the comparison exists to show (functions.md)."""
     x = np.array([40.0], dtype=np.float32)
     sig = ACTIVATIONS["sigmoid"]
-    assert _verify.textbook(sig, "grad", x, None, {})[0] == 0      # 1 - 1 = 0
+    assert verify.textbook(sig, "grad", x, None, {})[0] == 0      # 1 - 1 = 0
     assert fastact.sigmoid_grad(x)[0] > 0                          # sigma(x) sigma(-x)
-    others = {"numpy": _verify.textbook}
-    err, worst, n = _verify.measure(sig, "grad", np.float32, x, {}, others=others)
+    others = {"numpy": verify.textbook}
+    err, worst, n = verify.measure(sig, "grad", np.float32, x, {}, others=others)
     assert err == 0 and n == 1
     assert others["numpy"][0] > 1e6   # every digit lost
     gelu = ACTIVATIONS["gelu"]
     x = np.array([-10.0])
-    assert _verify.textbook(gelu, "forward", x, None, {})[0] == 0  # 1 + erf(-7.07) = 0
+    assert verify.textbook(gelu, "forward", x, None, {})[0] == 0  # 1 + erf(-7.07) = 0
     assert fastact.gelu(x)[0] == pytest.approx(-7.619853024160527e-23, rel=1e-15)
 
 
@@ -91,9 +92,9 @@ def test_exhaustive_sweep_takes_the_kinds_and_parameters_asked_for(monkeypatch, 
         seen.update(only=only, kinds=kinds, all_params=all_params)
         return [], 0.0
 
-    monkeypatch.setattr(_verify, "exhaustive_float32", fake)
-    _verify.main(["--exhaustive", "--only", "elu", "--kinds", "grad,backward",
-                  "--defaults-only", "--no-progress"])
+    monkeypatch.setattr(verify, "exhaustive_float32", fake)
+    verify.main(["--exhaustive", "--only", "elu", "--kinds", "grad,backward",
+                 "--defaults-only", "--no-progress"])
     assert seen == {"only": ["elu"], "kinds": ("grad",), "all_params": False}
-    _verify.main(["--exhaustive", "--only", "elu", "--no-progress"])
+    verify.main(["--exhaustive", "--only", "elu", "--no-progress"])
     assert seen["kinds"] == ("forward", "grad") and seen["all_params"] is True

@@ -43,7 +43,7 @@ def _write(path, text):
 def _best(fn, repeats=5, min_time=0.02):
     """Best seconds per call: batches of about min_time, repeated (the
     benchmark's own timer)."""
-    from fastact._bench import best_time
+    from fastact.tools.bench import best_time
     return best_time(fn, min_time=min_time * repeats, repeats=repeats)[0]
 
 
@@ -104,15 +104,15 @@ def _fmt(v):
 
 def accuracy(act):
     """Max ULP error: float16 over all inputs, float32 on 2**18 points."""
-    from fastact import _verify
+    from fastact.tools import verify
 
     p = act.typical_params
-    x16 = _verify.all_float16()
-    x32 = _verify.float32_sample(1 << 18)
+    x16 = verify.all_float16()
+    x32 = verify.float32_sample(1 << 18)
     rows = []
     for kind in ("forward", "grad", "backward"):
-        e16 = _verify.measure(act, kind, "float16", x16, p)[0]
-        e32 = _verify.measure(act, kind, "float32", x32, p)[0]
+        e16 = verify.measure(act, kind, "float16", x16, p)[0]
+        e32 = verify.measure(act, kind, "float32", x32, p)[0]
         rows.append((kind, e16, e32))
     return rows
 

@@ -10,7 +10,7 @@ d = (x - x0_hi) - x0_lo exact (Sterbenz), and the formula elsewhere.  The
 half-width of that window is 0.25, 0.5 for gelu (beyond it |f'| is large enough for the
 formula to be within a few ULP: measured by `python -m fastact verify`); the
 degree makes the Taylor remainder there below 2**-64.  Computed with mpmath at 60 digits from the exact derivatives in
-fastact/_mpref.py.  tests/test_generated.py checks the committed header.
+fastact/tools/mpref.py.  tests/test_generated.py checks the committed header.
 """
 
 import importlib.util
@@ -25,7 +25,7 @@ DELTA = {"gelu": 0.5}          # half-widths (default 0.25)
 
 
 def _defs():
-    path = os.path.join(HERE, "..", "_mpref.py")
+    path = os.path.join(HERE, "..", "tools", "mpref.py")
     spec = importlib.util.spec_from_file_location("_mpref_gen", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -9,7 +9,7 @@ is tested separately).
 
 Where r comes from:
 
-* float64: mpmath at 40 digits (``fastact._mpref``, cached on disk);
+* float64: mpmath at 40 digits (``fastact.tools.mpref``, cached on disk);
 * float32 and float16: :mod:`fastact.reference` evaluated in float64 and
   rounded.  That is exact enough by a wide margin: over the float32 range the
   float64 reference is within 2e-6 float32 ULP of the exact value at worst
@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from . import _registry
+from .. import _registry
 
 BOUNDS = {"float16": 1.0, "float32": 2.0, "float64": 4.0}
 ROOT_FLOOR = 2.0 ** -6
@@ -135,17 +135,6 @@ def ulp_error(y, r, dtype, floor=None):
     return np.where(np.isnan(err), np.inf, err)
 
 
-def _params_list(act, all_params=True):
-    base = act.typical_params
-    out = [base]
-    if all_params:
-        for p in act.params:
-            for s in p.samples:
-                if s != base[p.name]:
-                    out.append({**base, p.name: s})
-    return out
-
-
 def _fastact_call(act, kind, x, g, params):
     if kind == "forward":
         return act.forward(x, **params)
@@ -157,9 +146,9 @@ def _fastact_call(act, kind, x, g, params):
 def _reference(act, kind, x64, g64, params, dtype):
     """r in float64 for this dtype's measurement (see the module docstring)."""
     if dtype == np.float64:
-        from . import _mpref
+        from . import mpref
         base = "forward" if kind == "forward" else "grad"
-        hi, lo = _mpref.exact_dd(act.name, base, x64, params=params or None)
+        hi, lo = mpref.exact_dd(act.name, base, x64, params=params or None)
         if kind in ("backward", "backward1"):
             # round(g * (hi + lo)): the exact product, rounded once
             with np.errstate(all="ignore"):
@@ -251,9 +240,10 @@ def _comparisons(names):
         if name == "numpy":
             out["numpy"] = textbook
         elif name in ("torch", "jax"):
-            from . import _peers, _threads
+            from .. import _threads
+            from . import peers
 
-            peer = _peers.make([name], _threads.get_num_threads())[name]
+            peer = peers.make([name], _threads.get_num_threads())[name]
 
             def peer_values(act, kind, x, g, params, peer=peer):
                 if x.dtype == np.float16:
@@ -281,12 +271,12 @@ def run(only=None, dtypes=("float16", "float32", "float64"), kinds=KINDS,
         all_params=True, progress=True, f32_points=1 << 20, compare=(), f64_scale=1):
     """Rows of every cell; ``f64_scale`` = 10 takes the float64 sample of at
     least 10**6 points a function (the long check, ``--float64-dense``)."""
-    from ._bench import Progress
+    from .bench import Progress
 
     comparisons = _comparisons(compare)
 
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
-    cells = [(a, k, d, p) for a in acts for d in dtypes for p in _params_list(a, all_params)
+    cells = [(a, k, d, p) for a in acts for d in dtypes for p in a.param_sets(all_params)
              for k in kinds]
     bar = Progress(len(cells), enabled=progress)
     rows = []
@@ -339,7 +329,7 @@ def format_rows(rows):
             v = r["compare"].get(c)
             cells.append("-" if v is None or not v[0] else f"{v[1]:.6g}")
         lines.append(cells)
-    from ._bench import text_table
+    from .bench import text_table
 
     return text_table(head, lines)
 
@@ -368,11 +358,11 @@ def exhaustive_float32(only=None, kinds=("forward", "grad"), chunk=1 << 24,
     for bit elsewhere), so forward and grad are swept."""
     import multiprocessing as mp
 
-    from ._bench import Progress
+    from .bench import Progress
 
     acts = [a for a in _registry.ACTIVATIONS.values() if not only or a.name in only]
     starts = range(0, 1 << 32, chunk)
-    jobs = [(a, k, p) for a in acts for p in _params_list(a, all_params) for k in kinds]
+    jobs = [(a, k, p) for a in acts for p in a.param_sets(all_params) for k in kinds]
     bar = Progress(len(jobs) * len(starts), enabled=progress)
     rows = []
     ctx = mp.get_context("spawn")

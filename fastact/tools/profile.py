@@ -40,7 +40,7 @@ import tempfile
 
 import numpy as np
 
-from . import _registry
+from .. import _registry
 
 DEFAULT_SIZES = (1_000, 100_000)
 # the tools whose fixed cost of a call the table shows
@@ -117,7 +117,7 @@ def per_element(counts, sizes):
 
 
 def format_table(rows, tools):
-    from ._bench import text_table
+    from .bench import text_table
 
     shown = [t for t in tools if any(t in r for r in rows)]
     head = ["function", "kind", "dtype"]
@@ -148,7 +148,8 @@ def format_table(rows, tools):
 def _child(a) -> int:
     import ctypes
 
-    from . import _bench, _peers, _threads
+    from .. import _threads
+    from . import bench, peers as _peers
 
     helper = ctypes.CDLL(a.helper)
     helper.fa_prof_start.restype = helper.fa_prof_stop.restype = None
@@ -157,7 +158,7 @@ def _child(a) -> int:
     tools = a.tools.split(",")
     peers = _peers.make([t for t in tools if t in ("torch", "jax")], 1)
     if "reference" in tools:
-        from . import reference  # noqa: F401  (SciPy imported outside the counts)
+        from .. import reference  # noqa: F401  (SciPy imported outside the counts)
     gc.disable()        # no collection inside a counted call
 
     # what counting costs: the ctypes calls around a call that does nothing
@@ -166,7 +167,7 @@ def _child(a) -> int:
     acts = [_registry.ACTIVATIONS[s] for s in a.only.split(",")]
     sizes = [int(s) for s in a.sizes.split(",")]
     kinds, dtypes = a.kinds.split(","), a.dtypes.split(",")
-    bar = _bench.Progress(len(acts) * len(kinds) * len(dtypes),
+    bar = bench.Progress(len(acts) * len(kinds) * len(dtypes),
                           enabled=not a.no_progress)
     for act in acts:
         params = act.typical_params
@@ -174,15 +175,15 @@ def _child(a) -> int:
             for dname in dtypes:
                 bar.step(f"{act.name} {kind} {dname}")
                 for n in sizes:
-                    x, g = _bench._inputs(n, np.dtype(dname))
+                    x, g = bench._inputs(n, np.dtype(dname))
                     out = np.empty_like(x)
                     f = getattr(act, kind)
                     args = (g, x) if kind == "backward" else (x,)
                     # as a user calls it: parameters left at their defaults
                     kw = {} if act.has_defaults else params
                     calls = {
-                        "fastact": _bench.user_call(f, args, kw, out),
-                        "reference": _bench.reference_call(act, kind, x, g, params),
+                        "fastact": bench.user_call(f, args, kw, out),
+                        "reference": bench.reference_call(act, kind, x, g, params),
                         "numpy": ((lambda: np.add(g, x, out=out)) if kind == "backward"
                                   else (lambda: np.negative(x, out=out))),
                     }

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from . import _registry
+from .. import _registry
 
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
 QUICK_SIZES = (1_000, 100_000, 1_000_000)
@@ -128,7 +128,7 @@ def settle(peers):
     reach a quarter of a second) is not about this row.  Each library is
     timed on cores it has to itself; their interplay is what ``bench
     --pipeline`` measures."""
-    from . import _ufuncs
+    from .. import _ufuncs
 
     if not peers:
         return
@@ -142,8 +142,9 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
     """Time everything; return a list of row dicts.
 
     ``scaling`` also times fastact on one thread (the ``1T/NT`` column)."""
-    from . import _peers, _threads, _ufuncs
-    from . import reference  # noqa: F401  (SciPy import outside the timings)
+    from .. import _threads, _ufuncs
+    from . import peers as _peers
+    from .. import reference  # noqa: F401  (SciPy import outside the timings)
 
     stream = stream or sys.stdout
     acts = [a for a in _registry.ACTIVATIONS.values()
@@ -375,8 +376,8 @@ def text_table(head, lines):
 
 def main(argv=None) -> int:
     if argv is not None and "--pipeline" in argv:
-        from . import _pipeline
-        return _pipeline.main(argv)
+        from . import pipeline
+        return pipeline.main(argv)
     p = argparse.ArgumentParser(
         prog="python -m fastact bench",
         description="Time every activation against the NumPy/SciPy reference "
@@ -404,7 +405,7 @@ def main(argv=None) -> int:
                    help="time a dense layer's step instead (matmul + activation, "
                         "beside other threads): see 'bench --pipeline --help'")
     a = p.parse_args(argv)
-    from . import _threads
+    from .. import _threads
 
     only = [s for s in a.only.split(",") if s] or None
     if a.sizes:

@@ -217,7 +217,7 @@ def _ms(v):
 
 
 def table(rows):
-    from ._bench import text_table
+    from .bench import text_table
 
     head = ["setting", "layer BxDxH", "dtype", "step", "default", "one", "parts",
             "torch", "d/one", "d/parts", "vs torch", "met"]
