@@ -104,7 +104,8 @@ def public_doc(name: str) -> str:
         "See Also", "--------",
         ", ".join(see) + f", fastact.reference.{act.name}", "",
         "Notes", "-----",
-        f"PyTorch equivalent: ``{act.torch}``.",
+        f"PyTorch equivalent: ``{act.torch}``"
+        + (f" ({act.torch_note})." if act.torch_note else "."),
         kinks,
         "Examples", "--------",
         ">>> import numpy as np, fastact",

@@ -2,11 +2,13 @@
 
 Everything else is derived from this module: the ufunc loops generated at build
 time (``fastact/_codegen.py`` reads this file without importing the package), the
-public names in ``fastact``, the tests, the benchmarks and the documentation pages.
+public names in ``fastact``, the tests and their parameters, the benchmarks and
+their PyTorch and JAX peers, the mpmath oracle, and the documentation pages.
 
-Adding an activation means one :class:`Activation` entry here and one pair of
-scalar kernels ``fa_<name>`` / ``fa_<name>_grad`` in ``fastact/src/fa_kernels.h``
-(and its twin in ``fastact/reference.py``).
+Adding an activation means one :class:`Activation` entry here, one pair of
+scalar kernels ``fa_<name>`` / ``fa_<name>_grad`` in ``fastact/src/fa_kernels.h``,
+its NumPy/SciPy twin in ``fastact/reference.py`` and its page's prose in
+``docs/prose/<name>.rst``: CONTRIBUTING.md has the checklist.
 
 This module must only import the standard library: ``setup.py`` executes it.
 """
@@ -62,8 +64,30 @@ class Activation:
     transcendental: bool = True
     #: other public names bound to the same ufuncs
     aliases: tuple[str, ...] = ()
-    #: the PyTorch equivalent and its defaults
+    #: PyTorch, as a user writes it with the defaults (names: torch, x, the
+    #: parameters and ``constants``): printed in the docs, and timed by
+    #: ``bench --compare torch`` where ``aten`` names no forward (its
+    #: backward then through autograd)
     torch: str = ""
+    #: what the docs add to the PyTorch equivalent (a difference in behaviour)
+    torch_note: str = ""
+    #: the ATen calls a training step runs, forward and backward, which the
+    #: bench times (names: the ATen operators, torch, x, g = grad_output, the
+    #: parameters and ``constants``, and s, the value the forward saves for
+    #: the backward, ``aten_saved``); one operator a call, whose out=
+    #: overload the bench finds in its schema.  "": the ``torch`` expression
+    aten: tuple[str, str] = ("", "")
+    aten_saved: str = ""
+    #: JAX (names: jax, jnp, nn = jax.nn, x, the parameters and constants)
+    jax: str = ""
+    #: f and f' exactly, in mpmath (names: mp, x, the parameters and
+    #: constants as mpf, sig(t) = 1/(1 + e^-t)): the float64 oracle of the
+    #: accuracy tests and ``verify`` (``fastact/tools/mpref.py``)
+    mpmath: tuple[str, str] = ("", "")
+    #: named constants of the function, as decimal strings to full precision,
+    #: for the expressions above and ``fastact.reference`` (the C kernels
+    #: carry them as double literals)
+    constants: tuple[tuple[str, str], ...] = ()
     #: (lo, hi) of the region where the function is interesting to look at
     span: tuple[float, float] = (-6.0, 6.0)
     #: the one-line NumPy formulas people write for f and f' (names: np, erf,
@@ -118,6 +142,11 @@ class Activation:
             for p in self.params:
                 out += [{**base, p.name: s} for s in p.samples if s != base[p.name]]
         return out
+
+    @property
+    def constant_values(self) -> dict:
+        """``constants`` as floats."""
+        return {k: float(v) for k, v in self.constants}
 
     @property
     def has_defaults(self) -> bool:
@@ -175,6 +204,9 @@ _TABLE = (
         r"\begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
         kinks=(0.0,), float32=_F32_ALL, transcendental=False,
         torch="torch.nn.functional.relu(x)",
+        aten=("clamp_min(x, 0)", "threshold_backward(g, x, 0)"),
+        jax="nn.relu(x)",
+        mpmath=("x if x > 0 else 0", "1 if x > 0 else 0"),
         span=(-3.0, 3.0),
         textbook=("np.maximum(x, 0)",
                   "(x > 0) * np.ones_like(x)")),
@@ -183,7 +215,10 @@ _TABLE = (
         r"\min(\max(0, x), 6)",
         r"\begin{cases} 1 & 0 < x < 6 \\ 0 & \text{otherwise} \end{cases}",
         kinks=(0.0, 6.0), float32=_F32_ALL, transcendental=False,
-        torch="torch.nn.functional.relu6(x)", span=(-2.0, 8.0),
+        torch="torch.nn.functional.relu6(x)",
+        aten=("hardtanh(x, 0.0, 6.0)", "hardtanh_backward(g, x, 0.0, 6.0)"),
+        jax="nn.relu6(x)",
+        mpmath=("min(max(x, 0), 6)", "1 if 0 < x < 6 else 0"), span=(-2.0, 8.0),
         textbook=("np.minimum(np.maximum(x, 0), 6)",
                   "((x > 0) & (x < 6)) * np.ones_like(x)")),
     Activation(
@@ -195,6 +230,10 @@ _TABLE = (
         kinks=(0.0,), float32=_F32_ALL, float32_backward_kernel=True,
         transcendental=False,
         torch="torch.nn.functional.leaky_relu(x, negative_slope=0.01)",
+        aten=("leaky_relu(x, negative_slope)",
+              "leaky_relu_backward(g, x, negative_slope, False)"),
+        jax="nn.leaky_relu(x, negative_slope)",
+        mpmath=("x if x > 0 else negative_slope * x", "1 if x > 0 else negative_slope"),
         span=(-3.0, 3.0),
         textbook=("np.where(x > 0, x, negative_slope * x)",
                   "np.where(x > 0, 1, negative_slope) * np.ones_like(x)")),
@@ -207,7 +246,10 @@ _TABLE = (
                       samples=(0.25,)),),
         kinks=(0.0,), float32=_F32_ALL, float32_backward_kernel=True,
         transcendental=False,
-        torch="torch.nn.functional.prelu(x, weight)", span=(-3.0, 3.0),
+        torch="torch.nn.functional.prelu(x, torch.full((1,), weight, dtype=x.dtype))",
+        aten=("", "_prelu_kernel_backward(g, x, torch.full((1,), weight, dtype=x.dtype))[0]"),
+        jax="jnp.where(x >= 0, x, weight * x)",
+        mpmath=("x if x > 0 else weight * x", "1 if x > 0 else weight"), span=(-3.0, 3.0),
         extras=(("prelu_weight_backward", ("grad_output", "x"),
                  "grad_output * fa_minz(x)",
                  "Elementwise gradient of PReLU with respect to its weight."),),
@@ -220,6 +262,9 @@ _TABLE = (
         params=(_ALPHA,), kinks=(0.0,),
         float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.elu(x, alpha=1.0)",
+        aten=("elu(x, alpha, 1.0, 1.0)", "elu_backward(g, alpha, 1.0, 1.0, False, x)"),
+        jax="nn.elu(x, alpha)",
+        mpmath=("x if x > 0 else alpha * mp.expm1(x)", "1 if x > 0 else alpha * mp.exp(x)"),
         textbook=("np.where(x > 0, x, alpha * (np.exp(x) - 1))",
                   "np.where(x > 0, 1, alpha * np.exp(x))")),
     Activation(
@@ -229,10 +274,15 @@ _TABLE = (
         r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}",
         kinks=(0.0,), float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.selu(x)",
-        textbook=("1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * "
-                  "(np.exp(x) - 1))",
-                  "1.0507009873554805 * np.where(x > 0, 1, 1.6732632423543772 * "
-                  "np.exp(x))")),
+        aten=("elu(x, selu_alpha, selu_lambda, 1.0)",
+              "elu_backward(g, selu_alpha, selu_lambda, 1.0, False, x)"),
+        jax="nn.selu(x)",
+        mpmath=("selu_lambda * x if x > 0 else selu_lambda * selu_alpha * mp.expm1(x)",
+                "selu_lambda if x > 0 else selu_lambda * selu_alpha * mp.exp(x)"),
+        constants=(("selu_lambda", "1.0507009873554804934193349852946"),
+                   ("selu_alpha", "1.6732632423543772848170429916717")),
+        textbook=("selu_lambda * np.where(x > 0, x, selu_alpha * (np.exp(x) - 1))",
+                  "selu_lambda * np.where(x > 0, 1, selu_alpha * np.exp(x))")),
     Activation(
         "celu", "Continuously differentiable exponential linear unit.",
         r"\max(0, x) + \min\left(0, \alpha (e^{x/\alpha} - 1)\right)",
@@ -241,6 +291,10 @@ _TABLE = (
                       nonzero=True, samples=(0.5, 2.0)),),
         kinks=(0.0,), float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.celu(x, alpha=1.0)",
+        aten=("elu(x, alpha, 1.0, 1 / alpha)", "elu_backward(g, alpha, 1.0, 1 / alpha, False, x)"),
+        jax="nn.celu(x, alpha)",
+        mpmath=("x if x > 0 else alpha * mp.expm1(x / alpha)",
+                "1 if x > 0 else mp.exp(x / alpha)"),
         textbook=("np.maximum(0, x) + np.minimum(0, alpha * (np.exp(x / alpha) - 1))",
                   "np.where(x > 0, 1, np.exp(x / alpha))")),
     Activation(
@@ -248,7 +302,11 @@ _TABLE = (
         r"\sigma(x) = \frac{1}{1 + e^{-x}}",
         r"\sigma(x)\,\sigma(-x)",
         float32=_F32_ALL, float32_vector=_F32_ALL,
-        torch="torch.sigmoid(x)", span=(-8.0, 8.0),
+        torch="torch.sigmoid(x)",
+        aten=("sigmoid(x)", "sigmoid_backward(g, s)"),
+        aten_saved="sigmoid(x)",
+        jax="nn.sigmoid(x)",
+        mpmath=("sig(x)", "sig(x) * sig(-x)"), span=(-8.0, 8.0),
         textbook=("1 / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))")),
     Activation(
@@ -256,7 +314,11 @@ _TABLE = (
         r"\log \sigma(x) = -\operatorname{softplus}(-x)",
         r"\sigma(-x)",
         float32=_F32_ALL, float32_vector=_F32_ALL,
-        torch="torch.nn.functional.logsigmoid(x)", span=(-8.0, 4.0),
+        torch="torch.nn.functional.logsigmoid(x)",
+        aten=("log_sigmoid_forward(x)[0]", "log_sigmoid_backward(g, x, s)"),
+        aten_saved="log_sigmoid_forward(x)[1]",
+        jax="nn.log_sigmoid(x)",
+        mpmath=("-mp.log1p(mp.exp(-x))", "sig(-x)"), span=(-8.0, 4.0),
         textbook=("np.log(1 / (1 + np.exp(-x)))",
                   "1 - 1 / (1 + np.exp(-x))")),
     Activation(
@@ -266,13 +328,20 @@ _TABLE = (
         kinks=(-3.0, 3.0), float32=_F32_ALL, float32_backward_kernel=True,
         transcendental=False,
         torch="torch.nn.functional.hardsigmoid(x)",
+        aten=("hardsigmoid(x)", "hardsigmoid_backward(g, x)"),
+        jax="nn.hard_sigmoid(x)",
+        mpmath=("min(max(x + 3, 0), 6) / 6", "1 / mp.mpf(6) if -3 < x < 3 else 0"),
         textbook=("np.clip(x / 6 + 0.5, 0, 1)",
                   "((x > -3) & (x < 3)) / np.asarray(6, x.dtype)")),
     Activation(
         "tanh", "Hyperbolic tangent.",
         r"\tanh x", r"\operatorname{sech}^2 x",
         float32=_F32_ALL, float32_vector=_F32_ALL,
-        torch="torch.tanh(x)", span=(-4.0, 4.0),
+        torch="torch.tanh(x)",
+        aten=("tanh(x)", "tanh_backward(g, s)"),
+        aten_saved="tanh(x)",
+        jax="jnp.tanh(x)",
+        mpmath=("mp.tanh(x)", "mp.sech(x) ** 2"), span=(-4.0, 4.0),
         textbook=("np.tanh(x)",
                   "1 - np.tanh(x) ** 2")),
     Activation(
@@ -280,7 +349,10 @@ _TABLE = (
         r"\min(\max(x, -1), 1)",
         r"\begin{cases} 1 & -1 < x < 1 \\ 0 & \text{otherwise} \end{cases}",
         kinks=(-1.0, 1.0), float32=_F32_ALL, transcendental=False,
-        torch="torch.nn.functional.hardtanh(x)", span=(-3.0, 3.0),
+        torch="torch.nn.functional.hardtanh(x)",
+        aten=("hardtanh(x, -1.0, 1.0)", "hardtanh_backward(g, x, -1.0, 1.0)"),
+        jax="nn.hard_tanh(x)",
+        mpmath=("min(max(x, -1), 1)", "1 if -1 < x < 1 else 0"), span=(-3.0, 3.0),
         textbook=("np.clip(x, -1, 1)",
                   "((x > -1) & (x < 1)) * np.ones_like(x)")),
     Activation(
@@ -288,6 +360,8 @@ _TABLE = (
         r"\frac{x}{1 + |x|}", r"\frac{1}{(1 + |x|)^2}",
         float32=_F32_EXACT, transcendental=False,
         torch="torch.nn.functional.softsign(x)",
+        jax="nn.soft_sign(x)",
+        mpmath=("x / (1 + abs(x))", "1 / (1 + abs(x)) ** 2"),
         textbook=("x / (1 + np.abs(x))",
                   "1 / (1 + np.abs(x)) ** 2")),
     Activation(
@@ -297,9 +371,12 @@ _TABLE = (
         params=(Param("beta", 1.0, "sharpness; must be nonzero", nonzero=True,
                       samples=(0.5, 2.0)),),
         float32=_F32_ALL, float32_vector=_F32_ALL,
-        torch="torch.nn.functional.softplus(x, beta=1.0)  "
-              "(PyTorch also switches to x above threshold=20; fastact is exact "
-              "everywhere)",
+        torch="torch.nn.functional.softplus(x, beta=1.0)",
+        torch_note="PyTorch also switches to x above threshold=20; fastact is exact "
+                   "everywhere",
+        aten=("softplus(x, beta, 20.0)", "softplus_backward(g, x, beta, 20.0)"),
+        jax="nn.softplus(beta * x) / beta",
+        mpmath=("mp.log1p(mp.exp(beta * x)) / beta", "sig(beta * x)"),
         textbook=("np.log(1 + np.exp(beta * x)) / beta",
                   "1 / (1 + np.exp(-beta * x))")),
     Activation(
@@ -307,6 +384,9 @@ _TABLE = (
         r"x\,\sigma(x)", r"\sigma(x) + x\,\sigma(x)\,\sigma(-x)",
         grad_has_root=True, aliases=("swish",),
         float32=_F32_ALL, float32_vector=_F32_ALL, torch="torch.nn.functional.silu(x)",
+        aten=("silu(x)", "silu_backward(g, x)"),
+        jax="nn.silu(x)",
+        mpmath=("x * sig(x)", "sig(x) * (1 + x * sig(-x))"),
         textbook=("x / (1 + np.exp(-x))",
                   "1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))")),
     Activation(
@@ -317,6 +397,10 @@ _TABLE = (
         kinks=(-3.0, 3.0), grad_has_root=True, float32=_F32_ALL,
         float32_backward_kernel=True, transcendental=False,
         torch="torch.nn.functional.hardswish(x)",
+        aten=("hardswish(x)", "hardswish_backward(g, x)"),
+        jax="nn.hard_swish(x)",
+        mpmath=("x * min(max(x + 3, 0), 6) / 6",
+                "0 if x < -3 else (1 if x > 3 else (2 * x + 3) / 6)"),
         textbook=("x * np.clip(x + 3, 0, 6) / 6",
                   "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))")),
     Activation(
@@ -325,6 +409,11 @@ _TABLE = (
         r"\tanh(s) + x\,\operatorname{sech}^2(s)\,\sigma(x),\ s = \operatorname{softplus}(x)",
         grad_has_root=True, float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.mish(x)",
+        aten=("mish(x)", "mish_backward(g, x)"),
+        jax="nn.mish(x)",
+        mpmath=("x * mp.tanh(mp.log1p(mp.exp(x)))",
+                "mp.tanh(mp.log1p(mp.exp(x))) + x * mp.sech(mp.log1p(mp.exp(x))) ** 2 "
+                "* sig(x)"),
         textbook=("x * np.tanh(np.log(1 + np.exp(x)))",
                   "np.tanh(np.log(1 + np.exp(x))) + x * (1 - np.tanh(np.log(1 + "
                   "np.exp(x))) ** 2) / (1 + np.exp(-x))")),
@@ -334,6 +423,9 @@ _TABLE = (
         r"\Phi(x) + x\,\varphi(x)",
         grad_has_root=True, float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.gelu(x)",
+        aten=("gelu(x, approximate='none')", "gelu_backward(g, x, approximate='none')"),
+        jax="nn.gelu(x, approximate=False)",
+        mpmath=("x * mp.ncdf(x)", "mp.ncdf(x) + x * mp.npdf(x)"),
         textbook=("0.5 * x * (1 + erf(x / np.sqrt(2)))",
                   "0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x ** 2 / 2) / "
                   "np.sqrt(2 * np.pi)")),
@@ -345,6 +437,14 @@ _TABLE = (
         grad_has_root=True,
         float32=_F32_ALL, float32_vector=_F32_ALL,
         torch="torch.nn.functional.gelu(x, approximate='tanh')",
+        aten=("gelu(x, approximate='tanh')", "gelu_backward(g, x, approximate='tanh')"),
+        jax="nn.gelu(x, approximate=True)",
+        mpmath=("x * sig(2 * mp.sqrt(2 / mp.pi) * (x + k * x ** 3))",
+                "sig(2 * mp.sqrt(2 / mp.pi) * (x + k * x ** 3)) + x "
+                "* sig(2 * mp.sqrt(2 / mp.pi) * (x + k * x ** 3)) "
+                "* sig(-(2 * mp.sqrt(2 / mp.pi) * (x + k * x ** 3))) "
+                "* 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * k * x * x)"),
+        constants=(("k", "0.044715"),),
         textbook=("0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** "
                   "3)))",
                   "0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) "
@@ -356,6 +456,9 @@ _TABLE = (
         r"\sigma(1.702 x) + 1.702 x\,\sigma(1.702 x)\,\sigma(-1.702 x)",
         grad_has_root=True, aliases=("quick_gelu",),
         float32=_F32_ALL, float32_vector=_F32_ALL, torch="x * torch.sigmoid(1.702 * x)",
+        jax="x * nn.sigmoid(k * x)",
+        mpmath=("x * sig(k * x)", "sig(k * x) * (1 + k * x * sig(-k * x))"),
+        constants=(("k", "1.702"),),
         textbook=("x / (1 + np.exp(-1.702 * x))",
                   "1 / (1 + np.exp(-1.702 * x)) * (1 + 1.702 * x * (1 - 1 / (1 + "
                   "np.exp(-1.702 * x))))")),

@@ -19,13 +19,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._registry import ACTIVATIONS as _ACTS
+
 __all__ = []  # filled at the bottom
 
-SELU_LAMBDA = 1.0507009873554804934193349852946
-SELU_ALPHA = 1.6732632423543772848170429916717
+#: the registry's constants (``Activation.constants``)
+SELU_LAMBDA = _ACTS["selu"].constant_values["selu_lambda"]
+SELU_ALPHA = _ACTS["selu"].constant_values["selu_alpha"]
 _SQRT_2_OVER_PI = 0.7978845608028654   # sqrt(2/pi)
-_GELU_TANH_K = 0.044715
-_QUICK_GELU_K = 1.702
+_GELU_TANH_K = _ACTS["gelu_tanh"].constant_values["k"]
+_QUICK_GELU_K = _ACTS["gelu_sigmoid"].constant_values["k"]
 
 
 def _f(x):

@@ -38,6 +38,42 @@ def test_spec_fields(act):
     assert not act.float32_backward_kernel or "backward" in act.float32
 
 
+def _free_names(expr):
+    import ast
+    return {n.id for n in ast.walk(ast.parse(expr, mode="eval"))
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+@pytest.mark.parametrize("field, allowed", [
+    ("textbook", {"np", "erf", "x"}),
+    ("mpmath", {"mp", "x", "sig", "min", "max", "abs"}),
+    ("jax", {"jax", "jnp", "nn", "x"}),
+    ("torch", {"torch", "x"}),
+    ("aten", {"torch", "x", "g", "s"}),
+    ("aten_saved", {"torch", "x"}),
+])
+def test_expressions_read_only_their_names(act, field, allowed):
+    """The registry's expressions (what the tools evaluate) parse and read
+    only the names their evaluators provide: the parameters, the constants
+    and those of the field (ATen calls may also name ATen operators)."""
+    exprs = getattr(act, field)
+    exprs = (exprs,) if isinstance(exprs, str) else exprs
+    if field in ("textbook", "mpmath", "jax", "torch"):
+        assert all(exprs), f"{act.name}: {field} missing"
+    known = allowed | set(act.param_names) | set(act.constant_values)
+    for e in filter(None, exprs):
+        names = _free_names(e)
+        if field.startswith("aten"):
+            # a call's function names an ATen operator
+            import ast
+            ops = {n.func.id for n in ast.walk(ast.parse(e, mode="eval"))
+                   if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            names -= ops
+        assert names <= known, f"{act.name}.{field}: unknown {names - known}"
+    # a backward that reads the forward's saved value names how to get it
+    assert "s" not in _free_names(act.aten[1] or "0") or act.aten_saved
+
+
 def test_public_names_for_every_kind(act, kind):
     name = act.callable_name(kind)
     f = getattr(fastact, name)

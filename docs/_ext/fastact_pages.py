@@ -209,12 +209,14 @@ def activation_page(act, cost, props, acc, approx):
     lines += [f"   y = fastact.{act.name}(x{args})",
               f"   dy = fastact.{act.name}_grad(x{args})",
               f"   gx = fastact.{act.name}_backward(np.ones_like(x), x{args})", ""]
-    lines += ["PyTorch equivalent: ``" + act.torch + "``.", ""]
+    lines += ["PyTorch equivalent: ``" + act.torch + "``"
+              + (f" ({act.torch_note})." if act.torch_note else "."), ""]
     if act.aliases:
         lines += ["Also available as " + ", ".join(f"``fastact.{a}``" for a in act.aliases)
                   + ".", ""]
     lines += ["The one-line NumPy formula people write (what ``verify --compare numpy`` "
               "measures):", "", ".. code-block:: python", "",
+              *(f"   {k} = {v}" for k, v in act.constants),
               f"   f  = {act.textbook[0]}", f"   df = {act.textbook[1]}", ""]
     return "\n".join(lines)
 
@@ -412,23 +414,17 @@ def stability_table():
         ("mish", "forward", -40.0), ("elu", "forward", -1e-10),
         ("gelu_tanh", "grad", 1e160), ("log_sigmoid", "forward", 40.0),
     ]
-    exact = {
-        ("gelu", "forward"): lambda x: x * mpmath.ncdf(x),
-        ("sigmoid", "grad"): lambda x: 1 / (1 + mpmath.e ** -x) / (1 + mpmath.e ** x),
-        ("tanh", "grad"): lambda x: mpmath.sech(x) ** 2,
-        ("softplus", "forward"): lambda x: mpmath.log1p(mpmath.e ** x),
-        ("mish", "forward"): lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.e ** x)),
-        ("elu", "forward"): lambda x: mpmath.expm1(x),
-        ("gelu_tanh", "grad"): lambda x: mpmath.mpf(1),
-        ("log_sigmoid", "forward"): lambda x: -mpmath.log1p(mpmath.e ** -x),
-    }
+    from fastact.tools.mpref import functions
+    exact = {(name, kind): functions(mpmath, fastact.ACTIVATIONS[name])[kind == "grad"]
+             for name, kind, _ in cases}
     rows = []
     for name, kind, x in cases:
         act = fastact.ACTIVATIONS[name]
         xs = np.array([x])
         with np.errstate(all="ignore"):
             book = float(eval(act.textbook[0 if kind == "forward" else 1],
-                              {"np": np, "erf": erf, "x": xs, **act.typical_params})[0])
+                              {"np": np, "erf": erf, "x": xs, **act.constant_values,
+                               **act.typical_params})[0])
         f = act.forward if kind == "forward" else act.grad
         ours = float(f(xs, **act.typical_params)[0])
         ref = float(exact[(name, kind)](mpmath.mpf(x)))

@@ -7,14 +7,17 @@ their formulas subtract terms of size ~0.3: rounding errors of ~1e-16 in those
 terms are 20-40 ULP of the result measured at 2**-6 (the accuracy bound's
 floor).  Near x0 the kernels therefore use f'(x0 + d) = sum c_n d^n with
 d = (x - x0_hi) - x0_lo exact (Sterbenz), and the formula elsewhere.  The
-half-width of that window is 0.25, 0.5 for gelu (beyond it |f'| is large enough for the
-formula to be within a few ULP: measured by `python -m fastact verify`); the
-degree makes the Taylor remainder there below 2**-64.  Computed with mpmath at 60 digits from the exact derivatives in
-fastact/tools/mpref.py.  tests/test_generated.py checks the committed header.
+half-width of that window is 0.25, 0.5 for gelu (beyond it |f'| is large
+enough for the formula to be within a few ULP: measured by `python -m fastact
+verify`); the degree makes the Taylor remainder there below 2**-64.  Computed
+with mpmath at 60 digits from the exact derivatives, the registry's mpmath
+expressions (fastact/_registry.py).  tests/test_generated.py checks the
+committed header.
 """
 
 import importlib.util
 import os
+import sys
 
 import mpmath as mp
 
@@ -24,12 +27,19 @@ NAMES = ("silu", "gelu", "gelu_tanh", "gelu_sigmoid", "mish")
 DELTA = {"gelu": 0.5}          # half-widths (default 0.25)
 
 
-def _defs():
-    path = os.path.join(HERE, "..", "tools", "mpref.py")
-    spec = importlib.util.spec_from_file_location("_mpref_gen", path)
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod             # dataclasses look the module up
     spec.loader.exec_module(mod)
-    return mod._defs(mp)
+    return mod
+
+
+def _defs():
+    """name -> (f, f') in mpmath, from the registry's expressions."""
+    reg = _load("_registry_gen", os.path.join(HERE, "..", "_registry.py"))
+    mpref = _load("_mpref_gen", os.path.join(HERE, "..", "tools", "mpref.py"))
+    return {name: mpref.functions(mp, reg.ACTIVATIONS[name]) for name in NAMES}
 
 
 def fit(name, fprime):

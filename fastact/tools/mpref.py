@@ -1,11 +1,12 @@
 """The exact values: every activation and derivative in mpmath, rounded once.
 
 Used by ``python -m fastact verify`` and the accuracy tests as the float64
-oracle (mpmath is a test dependency, imported here lazily).  Each formula is the
-mathematical definition written so that the working precision (40 digits by
-default) is never eaten by cancellation: x sigma(2u) rather than
-(x/2)(1 + tanh u), sigma(x) sigma(-x) rather than s (1 - s), and so on; mpmath's
-unbounded exponent range takes care of overflow and underflow.  Results are
+oracle (mpmath is a test dependency, imported here lazily).  The formulas are
+the registry's (``Activation.mpmath``): the mathematical definitions, written
+so that the working precision (40 digits by default) is never eaten by
+cancellation: x sigma(2u) rather than (x/2)(1 + tanh u), sigma(x) sigma(-x)
+rather than s (1 - s), and so on; mpmath's unbounded exponent range takes care
+of overflow and underflow.  Results are
 rounded to the nearest double once, including into the subnormal range.
 
 Results are cached on disk (``FASTACT_CACHE_DIR``, default
@@ -20,69 +21,27 @@ import os
 
 import numpy as np
 
-_SELU_LAMBDA = "1.0507009873554804934193349852946"
-_SELU_ALPHA = "1.6732632423543772848170429916717"
-
-
-def _defs(mp):
-    """name -> (forward, derivative) as functions of an mpf and params."""
+def functions(mp, act):
+    """(f, f') of a registry entry as functions of an mpf x and keyword
+    parameters, from its ``mpmath`` expressions (``Activation.mpmath``)."""
     one = mp.mpf(1)
 
     def sig(t):
         return one / (one + mp.exp(-t))
 
-    def step(cond):
-        return one if cond else mp.mpf(0)
+    consts = {k: mp.mpf(v) for k, v in act.constants}
+    defaults = act.defaults
 
-    k_qg = mp.mpf("1.702")
-    c_gt = mp.sqrt(2 / mp.pi)
-    k_gt = mp.mpf("0.044715")
-    lam, alp = mp.mpf(_SELU_LAMBDA), mp.mpf(_SELU_ALPHA)
+    def make(expr, kind):
+        code = compile(expr, f"<{act.name} {kind} in mpmath>", "eval")
 
-    def softplus(x, beta=1.0):
-        b = mp.mpf(beta)
-        return mp.log1p(mp.exp(b * x)) / b
+        def fn(x, **params):
+            ns = {"mp": mp, "sig": sig, "x": x, **consts}
+            ns.update((k, mp.mpf(v)) for k, v in {**defaults, **params}.items())
+            return mp.mpf(eval(code, ns))  # noqa: S307 (the registry's text)
+        return fn
 
-    def mish_parts(x):
-        sp = mp.log1p(mp.exp(x))
-        return sp, mp.tanh(sp)
-
-    def gt_u2(x):
-        return 2 * c_gt * (x + k_gt * x ** 3)
-
-    return {
-        "relu": (lambda x: x if x > 0 else mp.mpf(0), lambda x: step(x > 0)),
-        "relu6": (lambda x: min(max(x, 0), 6), lambda x: step(0 < x < 6)),
-        "leaky_relu": (lambda x, negative_slope=0.01: x if x > 0 else mp.mpf(negative_slope) * x,
-                       lambda x, negative_slope=0.01: one if x > 0 else mp.mpf(negative_slope)),
-        "prelu": (lambda x, weight: x if x > 0 else mp.mpf(weight) * x,
-                  lambda x, weight: one if x > 0 else mp.mpf(weight)),
-        "elu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x),
-                lambda x, alpha=1.0: one if x > 0 else mp.mpf(alpha) * mp.exp(x)),
-        "selu": (lambda x: lam * x if x > 0 else lam * alp * mp.expm1(x),
-                 lambda x: lam if x > 0 else lam * alp * mp.exp(x)),
-        "celu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x / mp.mpf(alpha)),
-                 lambda x, alpha=1.0: one if x > 0 else mp.exp(x / mp.mpf(alpha))),
-        "sigmoid": (sig, lambda x: sig(x) * sig(-x)),
-        "log_sigmoid": (lambda x: -mp.log1p(mp.exp(-x)), lambda x: sig(-x)),
-        "hard_sigmoid": (lambda x: min(max(x + 3, 0), 6) / 6,
-                         lambda x: one / 6 if -3 < x < 3 else mp.mpf(0)),
-        "tanh": (mp.tanh, lambda x: mp.sech(x) ** 2),
-        "hard_tanh": (lambda x: min(max(x, -1), 1), lambda x: step(-1 < x < 1)),
-        "softsign": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
-        "softplus": (softplus, lambda x, beta=1.0: sig(mp.mpf(beta) * x)),
-        "silu": (lambda x: x * sig(x), lambda x: sig(x) * (1 + x * sig(-x))),
-        "hard_swish": (lambda x: x * min(max(x + 3, 0), 6) / 6,
-                       lambda x: mp.mpf(0) if x < -3 else (one if x > 3 else (2 * x + 3) / 6)),
-        "mish": (lambda x: x * mish_parts(x)[1],
-                 lambda x: mish_parts(x)[1] + x * mp.sech(mish_parts(x)[0]) ** 2 * sig(x)),
-        "gelu": (lambda x: x * mp.ncdf(x), lambda x: mp.ncdf(x) + x * mp.npdf(x)),
-        "gelu_tanh": (lambda x: x * sig(gt_u2(x)),
-                      lambda x: sig(gt_u2(x)) + x * sig(gt_u2(x)) * sig(-gt_u2(x))
-                      * 2 * c_gt * (1 + 3 * k_gt * x * x)),
-        "gelu_sigmoid": (lambda x: x * sig(k_qg * x),
-                         lambda x: sig(k_qg * x) * (1 + k_qg * x * sig(-k_qg * x))),
-    }
+    return make(act.mpmath[0], "f"), make(act.mpmath[1], "f'")
 
 
 # mpmath's erfc cannot take arguments beyond ~1e150; there the exact GELU is x
@@ -106,7 +65,9 @@ def _eval_chunk(args):
     import mpmath as mp
 
     mp.mp.dps = dps
-    f, d = _defs(mp)[name]
+    from .._registry import ACTIVATIONS
+
+    f, d = functions(mp, ACTIVATIONS[name])
     fn = f if kind == "forward" else d
     out = np.empty((2, len(xs)))      # the exact value as hi + lo doubles
     for i, x in enumerate(xs):

@@ -22,12 +22,28 @@ peer is given its best chance:
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 
 import numpy as np
 
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+
+def _names(expr):
+    """The free names an expression reads."""
+    return {n.id for n in ast.walk(ast.parse(expr, mode="eval"))
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _call_for(expr, name, fn):
+    """expr with the name read as a call: s -> _s() (computed at every call)."""
+    class Calls(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id != name:
+                return node
+            return ast.Call(ast.Name(fn, ast.Load()), [], [])
+    tree = ast.fix_missing_locations(Calls().visit(ast.parse(expr, mode="eval")))
+    return ast.unparse(tree)
 
 
 # ---- PyTorch --------------------------------------------------------------------
@@ -42,174 +58,74 @@ class TorchPeer:
         torch.set_num_threads(threads)
         self.version = torch.__version__
 
-    def _ops(self, name, p):
-        """(forward(x, out), backward(g, x, out, saved)) with out=None meaning
-        a fresh result; saved(x) gives two calls that compute what autograd
-        keeps from the forward, into buffers made once and fresh, or None.
-        An entry of None means no out= variant."""
-        t = self.torch
-        A = t.ops.aten
-        F = t.nn.functional
-
-        def elu_like(alpha, scale, in_scale):
-            def fwd(x, o):
-                if o is None:
-                    return A.elu(x, alpha, scale, in_scale)
-                return A.elu.out(x, alpha, scale, in_scale, out=o)
-
-            def bwd(g, x, o, s):
-                if o is None:
-                    return A.elu_backward(g, alpha, scale, in_scale, False, x)
-                return A.elu_backward.grad_input(g, alpha, scale, in_scale, False, x,
-                                                 grad_input=o)
-            return fwd, bwd, True, True, None
-
-        def unary(op, bop, *args, saved=None, b_out=True):
-            def fwd(x, o):
-                return op(x, *args) if o is None else op.out(x, *args, out=o)
-
-            def bwd(g, x, o, s):
-                arg = x if saved is None else s
-                if o is None or not b_out:
-                    return bop(g, arg, *args)
-                return bop.grad_input(g, arg, *args, grad_input=o)
-            return fwd, bwd, True, b_out, saved
-
-        def saved_by(op):
-            def saved(x):
-                b = t.empty_like(x)
-                return (lambda: op.out(x, out=b)), (lambda: op(x))
-            return saved
-
-        def composite(f):
-            def fwd(x, o):
-                return f(x)
-
-            def bwd(g, x, o, s):
-                xr = x.detach().requires_grad_(True)
-                return t.autograd.grad(f(xr), xr, g)[0]
-            return fwd, bwd, False, False, None
-
-        if name == "relu":
-            def fwd(x, o):
-                return t.clamp_min(x, 0) if o is None else t.clamp_min(x, 0, out=o)
-
-            def bwd(g, x, o, s):
-                if o is None:
-                    return A.threshold_backward(g, x, 0)
-                return A.threshold_backward.grad_input(g, x, 0, grad_input=o)
-            return fwd, bwd, True, True, None
-        if name == "relu6":
-            return unary(A.hardtanh, A.hardtanh_backward, 0.0, 6.0)
-        if name == "hard_tanh":
-            return unary(A.hardtanh, A.hardtanh_backward, -1.0, 1.0)
-        if name == "leaky_relu":
-            slope = p["negative_slope"]
-
-            def fwd(x, o):
-                return (A.leaky_relu(x, slope) if o is None
-                        else A.leaky_relu.out(x, slope, out=o))
-
-            def bwd(g, x, o, s):
-                if o is None:
-                    return A.leaky_relu_backward(g, x, slope, False)
-                return A.leaky_relu_backward.grad_input(g, x, slope, False, grad_input=o)
-            return fwd, bwd, True, True, None
-        if name == "elu":
-            return elu_like(p["alpha"], 1.0, 1.0)
-        if name == "celu":
-            return elu_like(p["alpha"], 1.0, 1.0 / p["alpha"])
-        if name == "selu":
-            return elu_like(SELU_ALPHA, SELU_SCALE, 1.0)
-        if name == "sigmoid":
-            return unary(A.sigmoid, A.sigmoid_backward, saved=saved_by(A.sigmoid))
-        if name == "tanh":
-            return unary(A.tanh, A.tanh_backward, saved=saved_by(A.tanh))
-        if name == "hard_sigmoid":
-            return unary(A.hardsigmoid, A.hardsigmoid_backward)
-        if name == "hard_swish":
-            def fwd(x, o):
-                return A.hardswish(x) if o is None else A.hardswish.out(x, out=o)
-
-            def bwd(g, x, o, s):
-                return (A.hardswish_backward(g, x) if o is None
-                        else A.hardswish_backward.out(g, x, out=o))
-            return fwd, bwd, True, True, None
-        if name == "silu":
-            return unary(A.silu, A.silu_backward)
-        if name == "mish":
-            return unary(A.mish, A.mish_backward, b_out=False)
-        if name == "gelu":
-            return self._gelu("none")
-        if name == "gelu_tanh":
-            return self._gelu("tanh")
-        if name == "softplus":
-            beta = p["beta"]
-            return unary(A.softplus, A.softplus_backward, beta, 20.0)
-        if name == "log_sigmoid":
-            def fwd(x, o):
-                if o is None:
-                    return A.log_sigmoid_forward(x)[0]
-                return A.log_sigmoid_forward.output(x, output=o, buffer=t.empty_like(x))[0]
-
-            def bwd(g, x, o, s):
-                if o is None:
-                    return A.log_sigmoid_backward(g, x, s)
-                return A.log_sigmoid_backward.grad_input(g, x, s, grad_input=o)
-            def saved(x):
-                b0, b1 = t.empty_like(x), t.empty_like(x)
-                return ((lambda: A.log_sigmoid_forward.output(x, output=b0, buffer=b1)[1]),
-                        (lambda: A.log_sigmoid_forward(x)[1]))
-            return fwd, bwd, True, True, saved
-        if name == "softsign":
-            return composite(F.softsign)
-        if name == "gelu_sigmoid":
-            return composite(lambda x: x * t.sigmoid(1.702 * x))
-        if name == "prelu":
-            w = t.tensor([p["weight"]])
-
-            def fwd(x, o):
-                return F.prelu(x, w.to(x.dtype))
-
-            def bwd(g, x, o, s):
-                return A._prelu_kernel_backward(g, x, w.to(x.dtype))[0]
-            return fwd, bwd, False, False, None
+    def _op(self, name, outs):
+        """ATen operator `name`, called as given (outs None), or writing into
+        outs through its out= overload (the schema names the out arguments;
+        the first gets the result, the others scratch).  None: no overload."""
+        packet = getattr(self.torch.ops.aten, name)
+        if outs is None:
+            return packet
+        for overload in ("out", "grad_input", "output"):
+            if overload in packet.overloads():
+                op = getattr(packet, overload)
+                out_args = [a.name for a in op._schema.arguments if a.is_out]
+                kw = {a: outs[0] if i == 0 else self.torch.empty_like(outs[0])
+                      for i, a in enumerate(out_args)}
+                return functools.partial(op, **kw)
         return None
 
-    def _gelu(self, approximate):
-        A = self.torch.ops.aten
+    def _compile(self, expr, values, outs=None, args=""):
+        """The registry's expression as a function of args (the ATen
+        operators bound to outs), or None when an operator has no out=."""
+        ns = dict(values)
+        for name in _names(expr) - set(ns) - {"torch"} - set(args.split(", ")):
+            op = self._op(name, outs)
+            if op is None:
+                return None
+            ns[name] = op
+        ns["torch"] = self.torch
+        return eval(f"lambda {args}: " + expr, ns)  # noqa: S307 (the registry's text)
 
-        def fwd(x, o):
-            if o is None:
-                return A.gelu(x, approximate=approximate)
-            return A.gelu.out(x, approximate=approximate, out=o)
+    def _kind_calls(self, act, kind, tx, tg, params):
+        """(call with out=, call with a fresh output) of forward or backward
+        as the registry's ``aten`` (or ``torch``) names it; the out= one is
+        None where ATen has no out= overload.  A backward that takes what the
+        forward saved computes it first, into a buffer made once."""
+        t = self.torch
+        aten = act.aten[0 if kind == "forward" else 1]
+        values = {"x": tx, "g": tg, **act.constant_values, **params}
+        if not aten:
+            f = self._compile(act.torch, values, args="x")
+            if kind == "forward":
+                return None, lambda: f(tx)
 
-        def bwd(g, x, o, s):
-            if o is None:
-                return A.gelu_backward(g, x, approximate=approximate)
-            return A.gelu_backward.grad_input(g, x, approximate=approximate, grad_input=o)
-        return fwd, bwd, True, True, None
+            def autograd():
+                xr = tx.detach().requires_grad_(True)
+                return t.autograd.grad(f(xr), xr, tg)[0]
+            return None, autograd
+        to = t.empty_like(tx)
+        if act.aten_saved and "s" in _names(aten):
+            aten = _call_for(aten, "s", "_s")
+            s_out = self._compile(act.aten_saved, values, (t.empty_like(tx),))
+            s_fresh = self._compile(act.aten_saved, values)
+            out = self._compile(aten, {**values, "_s": s_out}, (to,))
+            fresh = self._compile(aten, {**values, "_s": s_fresh})
+        else:
+            out = self._compile(aten, values, (to,))
+            fresh = self._compile(aten, values)
+        return out, fresh
 
     def _calls(self, act, kind, x, g, params):
         """(call with out=, call with a fresh output, has out=, grad mode)."""
-        ops = self._ops(act.name, params)
-        if ops is None or x.dtype == np.float16:
+        if x.dtype == np.float16 or not (act.aten[0] or act.torch):
             return None
-        fwd, bwd, f_out, b_out, saved = ops
         t = self.torch
         with t.no_grad():
             tx, tg = t.from_numpy(x), t.from_numpy(g if kind == "backward" else np.ones_like(x))
-            to = t.empty_like(tx)
-            s_out, s_fresh = saved(tx) if saved is not None else (None, None)
-        if kind == "forward":
-            has_out = f_out
-            call_out = lambda: fwd(tx, to)  # noqa: E731
-            call_fresh = lambda: fwd(tx, None)  # noqa: E731
-        else:
-            has_out = b_out
-            call_out = lambda: bwd(tg, tx, to, s_out and s_out())  # noqa: E731
-            call_fresh = lambda: bwd(tg, tx, None, s_fresh and s_fresh())  # noqa: E731
-        grad_mode = t.no_grad if has_out or kind == "forward" else t.enable_grad
+            call_out, call_fresh = self._kind_calls(act, kind, tx, tg, params)
+        has_out = call_out is not None
+        autograd = kind != "forward" and not act.aten[1]
+        grad_mode = t.enable_grad if autograd else t.no_grad
         return call_out, call_fresh, has_out, grad_mode
 
     def values(self, act, kind, x, g, params):
@@ -255,33 +171,13 @@ class JaxPeer:
         self.version = jax.__version__
         self._compiled = {}
 
-    def _fn(self, name, p):
-        import jax.numpy as jnp
-
-        nn = self.jax.nn
-        table = {
-            "relu": nn.relu,
-            "relu6": nn.relu6,
-            "leaky_relu": lambda x: nn.leaky_relu(x, p.get("negative_slope", 0.01)),
-            "prelu": lambda x: jnp.where(x >= 0, x, p.get("weight", 0.25) * x),
-            "elu": lambda x: nn.elu(x, p.get("alpha", 1.0)),
-            "selu": nn.selu,
-            "celu": lambda x: nn.celu(x, p.get("alpha", 1.0)),
-            "sigmoid": nn.sigmoid,
-            "log_sigmoid": nn.log_sigmoid,
-            "hard_sigmoid": nn.hard_sigmoid,
-            "tanh": jnp.tanh,
-            "hard_tanh": nn.hard_tanh,
-            "softsign": nn.soft_sign,
-            "softplus": lambda x: nn.softplus(p.get("beta", 1.0) * x) / p.get("beta", 1.0),
-            "silu": nn.silu,
-            "hard_swish": nn.hard_swish,
-            "mish": getattr(nn, "mish", lambda x: x * jnp.tanh(nn.softplus(x))),
-            "gelu": lambda x: nn.gelu(x, approximate=False),
-            "gelu_tanh": lambda x: nn.gelu(x, approximate=True),
-            "gelu_sigmoid": lambda x: x * nn.sigmoid(1.702 * x),
-        }
-        return table.get(name)
+    def _fn(self, act, params):
+        """The registry's JAX expression as a function of x."""
+        if not act.jax:
+            return None
+        ns = {"jax": self.jax, "jnp": self.jax.numpy, "nn": self.jax.nn,
+              **act.constant_values, **params}
+        return eval("lambda x: " + act.jax, ns)  # noqa: S307 (the registry's text)
 
     def _call(self, act, kind, x, g, params):
         if x.dtype == np.float16:
@@ -289,7 +185,7 @@ class JaxPeer:
         jax = self.jax
         key = (act.name, tuple(sorted(params.items())), kind)
         if key not in self._compiled:
-            f = self._fn(act.name, params)
+            f = self._fn(act, params)
             if f is None:
                 return None
             if kind == "forward":

@@ -228,7 +228,8 @@ def textbook(act, kind, x, g, params):
     from scipy.special import erf
 
     expr = act.textbook[0 if kind == "forward" else 1]
-    y = eval(expr, {"np": np, "erf": erf, "x": x, **params})  # noqa: S307 (registry text)
+    ns = {"np": np, "erf": erf, "x": x, **act.constant_values, **params}
+    y = eval(expr, ns)  # noqa: S307 (registry text)
     y = np.asarray(y).astype(x.dtype)
     return y if kind in ("forward", "grad") else (g * y).astype(x.dtype)
 
