@@ -22,9 +22,21 @@ extensions = ["sphinx.ext.mathjax", "sphinx.ext.intersphinx", "fastact_pages"]
 intersphinx_mapping = {}   # offline builds: no inventories fetched
 exclude_patterns = ["_build", "prose", "_generated", "_data", "examples/*.py"]
 templates_path = []
-html_theme = "alabaster"
-html_theme_options = {"description": "fast and exact activation functions for NumPy",
-                      "page_width": "1100px", "sidebar_width": "230px"}
+html_theme = "pydata_sphinx_theme"
+html_title = "fastact"
+html_theme_options = {
+    # the navbar lists the sections of the root toctree (index.rst)
+    "navbar_align": "left",
+    "header_links_before_dropdown": 6,
+    # nothing that needs the network: no icon links, no version switcher
+    "navbar_end": ["theme-switcher"],
+    "icon_links": [],
+    "show_toc_level": 2,
+    "use_edit_page_button": False,
+    "footer_start": ["copyright"],
+    "footer_end": [],          # the default items link to the Sphinx and theme sites
+}
+html_sidebars = {"index": []}     # the home page is short: no section sidebar
 html_static_path = []
 nitpicky = False
 
