@@ -18,7 +18,10 @@ author = "the fastact developers"
 copyright = "2026, the fastact developers"
 release = version = fastact.__version__
 
-extensions = ["sphinx.ext.mathjax", "sphinx.ext.intersphinx", "fastact_pages"]
+# sphinx-mathjax-offline copies MathJax 3 into _static/mathjax and points
+# mathjax_path there: the formulas are typeset without the network.
+extensions = ["sphinx.ext.mathjax", "sphinx-mathjax-offline", "sphinx.ext.intersphinx",
+              "fastact_pages"]
 intersphinx_mapping = {}   # offline builds: no inventories fetched
 exclude_patterns = ["_build", "prose", "_generated", "_data", "examples/*.py"]
 templates_path = []
@@ -40,8 +43,3 @@ html_sidebars = {"index": []}     # the home page is short: no section sidebar
 html_static_path = []
 nitpicky = False
 
-# Readers get MathJax from its CDN. For a build that is looked at offline (a
-# headless-browser check), FASTACT_DOCS_MATHJAX names a local MathJax 2, e.g.
-# Debian's libjs-mathjax: file:///usr/share/javascript/mathjax/MathJax.js
-if os.environ.get("FASTACT_DOCS_MATHJAX"):
-    mathjax_path = os.environ["FASTACT_DOCS_MATHJAX"] + "?config=TeX-AMS-MML_HTMLorMML"
