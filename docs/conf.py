@@ -21,9 +21,9 @@ release = version = fastact.__version__
 # sphinx-mathjax-offline copies MathJax 3 into _static/mathjax and points
 # mathjax_path there: the formulas are typeset without the network.
 extensions = ["sphinx.ext.mathjax", "sphinx-mathjax-offline", "sphinx.ext.intersphinx",
-              "fastact_pages"]
+              "sphinx_gallery.gen_gallery", "fastact_pages"]
 intersphinx_mapping = {}   # offline builds: no inventories fetched
-exclude_patterns = ["_build", "prose", "_generated", "_data", "examples/*.py"]
+exclude_patterns = ["_build", "prose", "_generated", "_data"]
 templates_path = []
 html_theme = "pydata_sphinx_theme"
 html_title = "fastact"
@@ -42,4 +42,21 @@ html_theme_options = {
 html_sidebars = {"index": []}     # the home page is short: no section sidebar
 html_static_path = []
 nitpicky = False
+
+# The scripts of the repository's examples/ become the gallery of
+# docs/auto_examples (gitignored): each page shows its script with the output
+# and figures of a run made by this build.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    # run them all but the Dask one, which starts a cluster of worker
+    # processes (tests/test_ecosystem.py runs it); its page says so
+    "filename_pattern": r"^(?!.*dask_pipeline\.py$)",
+    "run_stale_examples": True,        # numbers of this build, never a cached run
+    "abort_on_example_error": True,
+    "within_subsection_order": "ExampleTitleSortKey",
+    "download_all_examples": False,
+    "write_computation_times": False,  # no sg_execution_times.rst in docs/
+    "show_signature": False,
+}
 
