@@ -60,3 +60,9 @@ def test_sphinx_build_without_warnings(tmp_path):
     assert "_images/sphx_glr_mlp_digits_001.png" in mlp
     dask = (tmp_path / "auto_examples" / "dask_pipeline.html").read_text()
     assert "without running it" in dask
+    # MathJax is bundled: formulas typeset without the network
+    gelu = (tmp_path / "activations" / "gelu.html").read_text()
+    assert 'src="../_static/mathjax/tex-chtml.js"' in gelu
+    assert (tmp_path / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for page in tmp_path.rglob("*.html"):
+        assert "cdn.jsdelivr.net" not in page.read_text(), page
