@@ -3,7 +3,9 @@
 Build: ``pip install ".[docs]" && sphinx-build -W -b html docs docs/_build/html``.
 Pages for the activations, the API reference and every figure and measured
 number are generated at build time from the installed fastact
-(``_ext/fastact_pages.py``).
+(``_ext/fastact_pages.py``); the examples' pages by sphinx-gallery, which runs
+the scripts of ``examples/``. The output needs no network: MathJax, the theme's
+scripts and fonts are all in ``_static``.
 """
 
 import os
@@ -19,7 +21,9 @@ copyright = "2026, the fastact developers"
 release = version = fastact.__version__
 
 # sphinx-mathjax-offline copies MathJax 3 into _static/mathjax and points
-# mathjax_path there: the formulas are typeset without the network.
+# mathjax_path there: the formulas are typeset without the network. (It does
+# not declare itself parallel-safe, so `sphinx-build -j N -W` fails on the
+# warning Sphinx gives for that; build serially.)
 extensions = ["sphinx.ext.mathjax", "sphinx-mathjax-offline", "sphinx.ext.intersphinx",
               "sphinx_gallery.gen_gallery", "fastact_pages"]
 intersphinx_mapping = {}   # offline builds: no inventories fetched
