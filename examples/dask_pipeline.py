@@ -1,8 +1,17 @@
-"""fastact in a Dask pipeline on a local cluster.
+"""
+fastact in a Dask pipeline
+==========================
 
-A two-layer MLP forward and backward pass over a large batch, chunked along the
-batch axis: every fastact call on a Dask array stays lazy and runs chunk by
-chunk on the workers.
+A two-layer MLP forward and backward pass over a large batch on a local Dask
+cluster, chunked along the batch axis: every fastact call on a Dask array
+stays lazy and runs chunk by chunk on the workers.
+
+.. note::
+
+   This page shows the script without running it: it starts a cluster of
+   worker processes and needs ``dask[distributed]``, neither of which the
+   documentation build should depend on. The test suite runs it
+   (``tests/test_ecosystem.py``).
 
 Threads: each worker process runs ``threads_per_worker`` tasks at once, and
 each fastact call on a large chunk may itself start OpenMP threads.  To avoid
@@ -13,7 +22,9 @@ workers with ``FASTACT_NUM_THREADS=n`` in their environment, e.g.
 ``LocalCluster(..., env={"FASTACT_NUM_THREADS": str(n)})`` or
 ``FASTACT_NUM_THREADS=1 dask worker ...``.
 
-Run:  python examples/dask_pipeline.py [--workers 2] [--rows 200000]
+Run::
+
+    python examples/dask_pipeline.py [--workers 2] [--rows 200000]
 """
 
 import argparse
@@ -36,7 +47,7 @@ def worker_settings():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads-per-worker", type=int, default=1)
     parser.add_argument("--rows", type=int, default=200_000)

@@ -24,6 +24,21 @@ def test_every_activation_has_its_prose():
             assert part in text, (name, part)
 
 
+def test_every_example_has_a_gallery_title():
+    """sphinx-gallery takes each page's title from the script's docstring."""
+    import ast
+
+    examples = os.path.join(ROOT, "examples")
+    assert os.path.exists(os.path.join(examples, "GALLERY_HEADER.rst"))
+    scripts = sorted(f for f in os.listdir(examples) if f.endswith(".py"))
+    assert "mlp_digits.py" in scripts
+    for name in scripts:
+        with open(os.path.join(examples, name)) as f:
+            doc = ast.get_docstring(ast.parse(f.read()), clean=True) or ""
+        title, underline = (doc.splitlines() + ["", ""])[:2]
+        assert title and underline == "=" * len(title), name
+
+
 @pytest.mark.slow
 def test_sphinx_build_without_warnings(tmp_path):
     pytest.importorskip("sphinx")
@@ -39,5 +54,15 @@ def test_sphinx_build_without_warnings(tmp_path):
     for guide in ("choosing", "gradients", "stability", "performance", "ecosystem",
                   "threads"):
         assert (tmp_path / "guides" / f"{guide}.html").exists()
-    mlp = (tmp_path / "examples" / "mlp.html").read_text()
+    # the gallery: the MLP example ran during the build, the Dask one is shown
+    mlp = (tmp_path / "auto_examples" / "mlp_digits.html").read_text()
     assert "numpy formula" in mlp and "test accuracy" in mlp
+    assert "_images/sphx_glr_mlp_digits_001.png" in mlp
+    dask = (tmp_path / "auto_examples" / "dask_pipeline.html").read_text()
+    assert "without running it" in dask
+    # MathJax is bundled: formulas typeset without the network
+    gelu = (tmp_path / "activations" / "gelu.html").read_text()
+    assert 'src="../_static/mathjax/tex-chtml.js"' in gelu
+    assert (tmp_path / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for page in tmp_path.rglob("*.html"):
+        assert "cdn.jsdelivr.net" not in page.read_text(), page

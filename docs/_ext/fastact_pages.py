@@ -10,7 +10,9 @@ At ``builder-inited`` it writes, into the gitignored ``docs/_generated`` and
   PyTorch equivalent);
 * the activation index with the measured table;
 * the API reference of every public callable, from its numpydoc docstring;
-* the figures of the guides and the output of the MLP example.
+* the figures of the guides.
+
+(The examples' pages are sphinx-gallery's, from ``examples/``.)
 
 A registry entry without prose stops the build: no activation goes
 undocumented.  Every number comes from the installed fastact at build time.
@@ -20,8 +22,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 
 import numpy as np
 
@@ -438,16 +438,6 @@ def stability_table():
     return "\n".join(lines) + "\n"
 
 
-def run_example():
-    """Run docs/examples/mlp_digits.py and keep its output for the gallery page."""
-    script = os.path.join(HERE, "examples", "mlp_digits.py")
-    r = subprocess.run([sys.executable, script], capture_output=True, text=True,
-                       timeout=600, cwd=HERE)
-    if r.returncode != 0:
-        raise RuntimeError(f"docs: {script} failed:\n{r.stderr}")
-    _write(os.path.join(GEN, "mlp_digits_output.txt"), r.stdout)
-
-
 # ---- Sphinx hook ---------------------------------------------------------------------
 
 def generate(app=None):
@@ -471,7 +461,6 @@ def generate(app=None):
     gradient_figures()
     choosing_figure()
     comparison_figure()
-    run_example()
 
 
 def setup(app):
