@@ -25,8 +25,11 @@ def info() -> int:
     from fastact import _ufuncs
 
     print(f"fastact {fastact.__version__}")
-    print(f"OpenMP: {'on' if fastact.openmp_enabled() else 'off'}"
-          + (f" ({_openmp_runtime()})" if fastact.openmp_enabled() else ""))
+    if fastact.openmp_enabled():
+        print(f"OpenMP: on ({_openmp_runtime()})")
+    else:
+        print("OpenMP: OFF -- a serial build: every call runs on one thread "
+              "(rebuild with a compiler that has OpenMP; see README.md)")
     print(f"threads: {fastact.get_num_threads()}")
     if fastact.openmp_enabled():
         print(f"idle workers: {_ufuncs.WAIT_POLICY}; calls back off to one "
