@@ -16,11 +16,14 @@ When libgomp is not loaded yet and neither ``OMP_WAIT_POLICY`` nor
 loading it and then removes it again, so fastact's workers spin for tens of
 microseconds (enough to catch back-to-back calls) and then sleep.  Other
 OpenMP runtimes in the process (PyTorch's, scikit-learn's bundled copies)
-load with their own settings.
+load with their own settings.  A repaired wheel carries its own copy of
+libgomp, which loads with fastact whatever else is loaded: it gets the
+short spin unless the system's libgomp is already there.
 """
 
 import importlib
 import os
+import re
 import sys
 
 from . import _cpu
@@ -65,10 +68,14 @@ SIMD_BUILT = tuple(_available())
 SPIN_COUNT = 1000
 
 
-def _libgomp_loaded():
+def _libgomp_loaded(vendored=False):
+    """Whether the system's libgomp is mapped into the process (with
+    vendored: also a copy a wheel carries under its own name,
+    libgomp-<hash>.so, as a repaired fastact wheel does)."""
+    pattern = re.compile(r"/libgomp(-[0-9a-f]+)?\.so" if vendored else r"/libgomp\.so")
     try:
         with open("/proc/self/maps") as f:
-            return any("/libgomp.so" in line for line in f)
+            return any(pattern.search(line) for line in f)
     except OSError:
         return True  # cannot tell: leave the runtime's setting alone
 
@@ -88,7 +95,7 @@ def _load(name):
         module = importlib.import_module(name)
     finally:
         del os.environ["GOMP_SPINCOUNT"]
-    if _libgomp_loaded():
+    if _libgomp_loaded(vendored=True):
         return module, f"GOMP_SPINCOUNT={SPIN_COUNT} (set by fastact)"
     return module, "the OpenMP runtime's default"
 
@@ -103,10 +110,15 @@ def _register_ml_dtypes():
     """Loops for ml_dtypes' bfloat16 and float8 types, when it imports: the
     dtypes whose values fastact computes and returns in that type (NumPy would
     otherwise cast them to float32 and return float32)."""
+    import numpy as np
     try:
         import ml_dtypes
-        import numpy as np
     except ImportError:
+        return ()
+    except Exception as exc:  # installed, but built for another NumPy, say
+        import warnings
+        warnings.warn(f"fastact: ml_dtypes is installed but does not import ({exc!r}); "
+                      "no bfloat16/float8 loops", RuntimeWarning, stacklevel=2)
         return ()
     done = []
     for name, fmt in EXT_FORMATS.items():
