@@ -122,14 +122,17 @@ def _program():
             value = repr(float(v)) if mode == "const" else f"PV[{i}]"
             lines.append(f"    const double {p} = {value};")
         if t == "f" and spec.vec32:
-            # float32 runs the vector kernel's loop over the whole array
+            # float32 runs the vector kernel's loop over the whole array when
+            # the parameters are the defaults it has built in, as the ufunc
+            # loop does (_codegen._run_function), else the scalar kernel
             ins = "".join(f"(char *)in{j}, 4, " for j in range(len(vals)))
-            lines += [f"    {spec.vec32}({ins}(char *)out, 4, n);", "}"]
-        else:
-            lines.append("    for (int i = 0; i < n; i++) {")
-            for j, v in enumerate(vals):
-                lines.append(f"        {vt} {v} = in{j}[i];")
-            lines += [f"        out[i] = ({ct})({expr});", "    }", "}"]
+            at = " && ".join(f"{p} == {v!r}" for p, v in zip(spec.params, spec.vec32_at))
+            lines.append(f"    if ({at or 1}) {{ {spec.vec32}({ins}(char *)out, 4, n); "
+                         "return; }")
+        lines.append("    for (int i = 0; i < n; i++) {")
+        for j, v in enumerate(vals):
+            lines.append(f"        {vt} {v} = in{j}[i];")
+        lines += [f"        out[i] = ({ct})({expr});", "    }", "}"]
         tables = _operands(spec)
         n = _tables(t)[tables[0]].size
         sets = "".join(f"PV[{i}] = {float(v)!r}; " for i, v in enumerate(_typical(spec)))
