@@ -11,17 +11,18 @@
 #define FA_HALF_H
 #include <stdint.h>
 #include <string.h>
+#include "fa_port.h"
 
-static inline __attribute__((always_inline)) float fa_bits_f32(uint32_t u) {
+FA_INLINE float fa_bits_f32(uint32_t u) {
     float f; memcpy(&f, &u, 4); return f;
 }
-static inline __attribute__((always_inline)) uint32_t fa_f32_bits(float f) {
+FA_INLINE uint32_t fa_f32_bits(float f) {
     uint32_t u; memcpy(&u, &f, 4); return u;
 }
 
 /* binary16 -> binary32, exact.  Normal numbers rebias the exponent; subnormals
  * are rebuilt by a float subtraction (exact); inf/NaN keep an all-ones exponent. */
-static inline __attribute__((always_inline)) float fa_half_to_float(uint16_t h) {
+FA_INLINE float fa_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t em = h & 0x7fffu;                       /* exponent and mantissa */
     uint32_t normal = (em << 13) + ((127u - 15u) << 23);
@@ -36,7 +37,7 @@ static inline __attribute__((always_inline)) float fa_half_to_float(uint16_t h) 
 
 /* binary32 -> binary16, rounding to nearest even, overflow to inf, NaN kept
  * quiet, gradual underflow. */
-static inline __attribute__((always_inline)) uint16_t fa_float_to_half(float f) {
+FA_INLINE uint16_t fa_float_to_half(float f) {
     uint32_t u = fa_f32_bits(f);
     uint32_t sign = (u >> 16) & 0x8000u;
     uint32_t a = u & 0x7fffffffu;
@@ -80,10 +81,10 @@ static inline void fa_floats_to_halves(const float *f, uint16_t *h, long n) {
         h[i] = fa_float_to_half(f[i]);
 }
 
-static inline __attribute__((always_inline)) double fa_h2d(uint16_t h) {
+FA_INLINE double fa_h2d(uint16_t h) {
     return (double)fa_half_to_float(h);
 }
-static inline __attribute__((always_inline)) uint16_t fa_d2h(double d) {
+FA_INLINE uint16_t fa_d2h(double d) {
     return fa_float_to_half((float)d);
 }
 #endif

@@ -26,71 +26,69 @@
 #include "fa_math.h"
 #include "fa_roots.h"
 
-#define FA_K static inline __attribute__((always_inline))
-
 /* ---- small helpers ---------------------------------------------------- */
 
 /* min(x, 0) and max(x, 0), keeping NaN */
-FA_K double fa_minz(double x) { return x > 0.0 ? 0.0 : x; }
-FA_K double fa_maxz(double x) { return x < 0.0 ? 0.0 : x; }
+FA_INLINE double fa_minz(double x) { return x > 0.0 ? 0.0 : x; }
+FA_INLINE double fa_maxz(double x) { return x < 0.0 ? 0.0 : x; }
 /* clamp keeping NaN */
-FA_K double fa_clamp(double x, double lo, double hi) {
+FA_INLINE double fa_clamp(double x, double lo, double hi) {
     x = x < lo ? lo : x;
     return x > hi ? hi : x;
 }
 /* v, or NaN when x is NaN (for piecewise-constant derivatives) */
-FA_K double fa_nan_or(double x, double v) { return x != x ? x : v; }
+FA_INLINE double fa_nan_or(double x, double v) { return x != x ? x : v; }
 
 /* ---- piecewise-linear family ------------------------------------------ */
 
-FA_K double fa_relu(double x) { return x < 0.0 ? 0.0 : x; }
-FA_K double fa_relu_grad(double x) { return x > 0.0 ? 1.0 : fa_nan_or(x, 0.0); }
+FA_INLINE double fa_relu(double x) { return x < 0.0 ? 0.0 : x; }
+FA_INLINE double fa_relu_grad(double x) { return x > 0.0 ? 1.0 : fa_nan_or(x, 0.0); }
 
-FA_K double fa_relu6(double x) { return fa_clamp(x, 0.0, 6.0); }
-FA_K double fa_relu6_grad(double x) {
+FA_INLINE double fa_relu6(double x) { return fa_clamp(x, 0.0, 6.0); }
+FA_INLINE double fa_relu6_grad(double x) {
     return ((x > 0.0) & (x < 6.0)) ? 1.0 : fa_nan_or(x, 0.0);
 }
 
-FA_K double fa_leaky_relu(double x, double a) { return x > 0.0 ? x : a * x; }
-FA_K double fa_leaky_relu_grad(double x, double a) {
+FA_INLINE double fa_leaky_relu(double x, double a) { return x > 0.0 ? x : a * x; }
+FA_INLINE double fa_leaky_relu_grad(double x, double a) {
     return x > 0.0 ? 1.0 : fa_nan_or(x, a);
 }
 
-FA_K double fa_prelu(double x, double w) { return fa_leaky_relu(x, w); }
-FA_K double fa_prelu_grad(double x, double w) { return fa_leaky_relu_grad(x, w); }
+FA_INLINE double fa_prelu(double x, double w) { return fa_leaky_relu(x, w); }
+FA_INLINE double fa_prelu_grad(double x, double w) { return fa_leaky_relu_grad(x, w); }
 
-FA_K double fa_hard_sigmoid(double x) {
+FA_INLINE double fa_hard_sigmoid(double x) {
     /* (x + 3) is exact near the lower corner (Sterbenz), so no cancellation */
     return fa_clamp(x + 3.0, 0.0, 6.0) / 6.0;
 }
-FA_K double fa_hard_sigmoid_grad(double x) {
+FA_INLINE double fa_hard_sigmoid_grad(double x) {
     return ((x > -3.0) & (x < 3.0)) ? 1.0 / 6.0 : fa_nan_or(x, 0.0);
 }
 
-FA_K double fa_hard_tanh(double x) { return fa_clamp(x, -1.0, 1.0); }
-FA_K double fa_hard_tanh_grad(double x) {
+FA_INLINE double fa_hard_tanh(double x) { return fa_clamp(x, -1.0, 1.0); }
+FA_INLINE double fa_hard_tanh_grad(double x) {
     return ((x > -1.0) & (x < 1.0)) ? 1.0 : fa_nan_or(x, 0.0);
 }
 
-FA_K double fa_hard_swish(double x) {
+FA_INLINE double fa_hard_swish(double x) {
     double c = fa_clamp(x, -3.0, 3.0);     /* both arms are evaluated */
     double mid = c * (c + 3.0) / 6.0;
     return x > 3.0 ? x : (x < -3.0 ? 0.0 : mid);
 }
-FA_K double fa_hard_swish_grad(double x) {
+FA_INLINE double fa_hard_swish_grad(double x) {
     /* (2x + 3) is exact around the root -1.5 */
     double c = fa_clamp(x, -3.0, 3.0);
     double mid = (2.0 * c + 3.0) / 6.0;
     return x > 3.0 ? 1.0 : (x < -3.0 ? 0.0 : mid);
 }
 
-FA_K double fa_softsign(double x) {
+FA_INLINE double fa_softsign(double x) {
     /* clamped so that +-inf gives +-1 instead of inf/inf; the sign of zero
      * is kept */
     double c = fa_clamp(x, -1e300, 1e300);
     return c / (1.0 + fabs(c));
 }
-FA_K double fa_softsign_grad(double x) {
+FA_INLINE double fa_softsign_grad(double x) {
     /* 1/(1+|x|) squared, never (1+|x|)^2 which overflows for huge |x| */
     double r = 1.0 / (1.0 + fabs(fa_clamp(x, -1e300, 1e300)));
     return r * r;
@@ -102,7 +100,7 @@ FA_K double fa_softsign_grad(double x) {
 #define FA_SELU_LAMBDA 1.0507009873554804934193349852946
 #define FA_SELU_LAMBDA_ALPHA 1.7580993408473768599402175208123  /* lambda * alpha */
 
-FA_K double fa_elu(double x, double alpha) {
+FA_INLINE double fa_elu(double x, double alpha) {
     return x > 0.0 ? x : alpha * fa_expm1(fa_minz(x));
 }
 /* The grads select the multiplier, not the result: for x > 0 the exponential
@@ -111,20 +109,20 @@ FA_K double fa_elu(double x, double alpha) {
  * lanes it discards, and it merged the clamps so that they got -900: e^-900
  * underflows, and a subnormal product in half the lanes made the loop 1.7x
  * slower (C, n = 4096, one core). */
-FA_K double fa_elu_grad(double x, double alpha) {
+FA_INLINE double fa_elu_grad(double x, double alpha) {
     return fa_exp_nonpos_mul(x, x > 0.0 ? 1.0 : alpha);
 }
 
-FA_K double fa_selu(double x) {
+FA_INLINE double fa_selu(double x) {
     return x > 0.0 ? FA_SELU_LAMBDA * x : FA_SELU_LAMBDA_ALPHA * fa_expm1(fa_minz(x));
 }
-FA_K double fa_selu_grad(double x) {
+FA_INLINE double fa_selu_grad(double x) {
     return fa_exp_nonpos_mul(x, x > 0.0 ? FA_SELU_LAMBDA : FA_SELU_LAMBDA_ALPHA);
 }
 
 /* x/alpha for x <= 0 as q + qlo (the division's remainder is exact), with x
  * clamped where e^(x/alpha) has long underflowed, so x/alpha cannot overflow */
-FA_K double fa_celu_arg(double x, double alpha, double *qlo) {
+FA_INLINE double fa_celu_arg(double x, double alpha, double *qlo) {
     double xm = fa_minz(x);
     double lim = -750.0 * fabs(alpha);
     xm = xm < lim ? lim : xm;
@@ -133,12 +131,12 @@ FA_K double fa_celu_arg(double x, double alpha, double *qlo) {
     *qlo = ((xm - p) - plo) / alpha;
     return q;
 }
-FA_K double fa_celu(double x, double alpha) {
+FA_INLINE double fa_celu(double x, double alpha) {
     double qlo, q = fa_celu_arg(x, alpha, &qlo);
     /* expm1 is well conditioned for q <= 0: the low part is not needed */
     return x > 0.0 ? x : alpha * fa_expm1(q);
 }
-FA_K double fa_celu_grad(double x, double alpha) {
+FA_INLINE double fa_celu_grad(double x, double alpha) {
     /* for x > 0, q = qlo = 0 and e^0 = 1 exactly: no select (see fa_elu_grad) */
     double qlo, q = fa_celu_arg(x, alpha, &qlo);
     return fa_exp_mul_lo(q, qlo, 1.0);
@@ -151,31 +149,31 @@ FA_K double fa_celu_grad(double x, double alpha) {
 /* e / (1 + e)^2 for 0 <= e <= 1, i.e. sigma(x) sigma(-x) with e = exp(-|x|):
  * 1 + e as an exact two-term sum, so only e, one square and one division
  * round */
-FA_K double fa_logistic_density(double e) {
+FA_INLINE double fa_logistic_density(double e) {
     double d = 1.0 + e;
     double dlo = e - (d - 1.0);                      /* exact: |1| >= e */
     return e / (d * d) * (1.0 - 2.0 * dlo / d);
 }
 
-FA_K double fa_sigmoid(double x) {
+FA_INLINE double fa_sigmoid(double x) {
     double e = fa_expn(fabs(x)), r = 1.0 / (1.0 + e);
     return x < 0.0 ? e * r : r;
 }
-FA_K double fa_sigmoid_grad(double x) {
+FA_INLINE double fa_sigmoid_grad(double x) {
     return fa_logistic_density(fa_expn(fabs(x)));
 }
 
-FA_K double fa_log_sigmoid(double x) {
+FA_INLINE double fa_log_sigmoid(double x) {
     /* -softplus(-x) = min(x, 0) - log1p(exp(-|x|)) */
     return fa_minz(x) - fa_log1p(fa_expn(fabs(x)));
 }
-FA_K double fa_log_sigmoid_grad(double x) {
+FA_INLINE double fa_log_sigmoid_grad(double x) {
     double e = fa_expn(fabs(x)), r = 1.0 / (1.0 + e);
     return x > 0.0 ? e * r : r;                    /* sigma(-x) */
 }
 
 /* tanh itself is fa_tanh from fa_math.h */
-FA_K double fa_tanh_grad(double x) {
+FA_INLINE double fa_tanh_grad(double x) {
     /* sech^2 x = 4e/(1+e)^2 with e = exp(-2|x|); 1 - tanh^2 would be 0 from
      * |x| ~ 19 */
     double a = fa_clamp(fabs(x), 0.0, 1000.0);      /* 2|x| must not overflow */
@@ -183,7 +181,7 @@ FA_K double fa_tanh_grad(double x) {
 }
 
 /* |beta*x| as hi + lo, clamped where exp(-|beta x|) is 0 anyway */
-FA_K double fa_softplus_arg(double x, double beta, double *lo) {
+FA_INLINE double fa_softplus_arg(double x, double beta, double *lo) {
     double ab = fabs(beta);
     double lim = 1e4 / ab;
     lim = lim > 1e300 ? 1e300 : lim;
@@ -191,7 +189,7 @@ FA_K double fa_softplus_arg(double x, double beta, double *lo) {
     xa = xa > lim ? lim : xa;
     return fa_two_prod(xa, ab, lo);
 }
-FA_K double fa_softplus(double x, double beta) {
+FA_INLINE double fa_softplus(double x, double beta) {
     /* log(1 + e^(bx))/b = max(bx, 0)/b + log1p(e^(-|bx|))/b: exact everywhere,
      * no threshold switch and no overflow */
     double lo, t = fa_softplus_arg(x, beta, &lo);
@@ -202,7 +200,7 @@ FA_K double fa_softplus(double x, double beta) {
      * constant 1.0 in the scalar loop, it came out as 710.19) */
     return fa_nan_or(x, lin + fa_log1p(e) / beta);
 }
-FA_K double fa_softplus_grad(double x, double beta) {
+FA_INLINE double fa_softplus_grad(double x, double beta) {
     double lo, t = fa_softplus_arg(x, beta, &lo);
     double e = fa_expn_mul_lo(t, lo, 1.0), r = 1.0 / (1.0 + e);
     return ((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r;   /* sigma(bx) */
@@ -215,7 +213,7 @@ FA_K double fa_softplus_grad(double x, double beta) {
  * double-double and 1 - T by an exact two-sum; only E's own rounding is left
  * (the textbook sigma (1 + x sigma(-x)) multiplies sigma(-x)'s rounding by
  * |x| first). */
-FA_K double fa_glu_bracket(double E, double Th, double Tl) {
+FA_INLINE double fa_glu_bracket(double E, double Th, double Tl) {
     double m = 1.0 - Th, mb = m - 1.0;
     double mlo = (1.0 - (m - mb)) + (-Th - mb);          /* two-sum: exact */
     double b = (m + E) + (mlo - Tl);
@@ -227,12 +225,12 @@ FA_K double fa_glu_bracket(double E, double Th, double Tl) {
  * the product is not: the product is formed by fa_exp_mul, rounded once.  The
  * multiplier's x is clamped where the result has underflowed to 0 anyway. */
 
-FA_K double fa_silu(double x) {
+FA_INLINE double fa_silu(double x) {
     double a = fabs(x), e = fa_expn(a), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -800.0, 0.0);   /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_expn_mul(a, xc * r);
 }
-FA_K double fa_silu_grad(double x) {
+FA_INLINE double fa_silu_grad(double x) {
     /* sigma(x) (1 + x sigma(-x)) */
     double a = fabs(x), e = fa_expn(a), r = 1.0 / (1.0 + e);
     double xp = fa_clamp(x, 0.0, 1e300);    /* x * e is 0, not inf * 0, at inf */
@@ -244,19 +242,19 @@ FA_K double fa_silu_grad(double x) {
  * it goes into exp(), whose relative condition number is |1.702 x| */
 #define FA_QG_HI 1.702
 #define FA_QG_LO 4.263256414560601e-17
-FA_K double fa_qg_arg(double x, double *lo) {
+FA_INLINE double fa_qg_arg(double x, double *lo) {
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double plo, p = fa_two_prod(FA_QG_HI, a, &plo);
     *lo = plo + FA_QG_LO * a;
     return p;
 }
-FA_K double fa_gelu_sigmoid(double x) {
+FA_INLINE double fa_gelu_sigmoid(double x) {
     double lo, t = fa_qg_arg(x, &lo);
     double e = fa_expn_mul_lo(t, lo, 1.0), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_expn_mul_lo(t, lo, xc * r);
 }
-FA_K double fa_gelu_sigmoid_grad(double x) {
+FA_INLINE double fa_gelu_sigmoid_grad(double x) {
     /* sigma(kx) (1 + kx sigma(-kx)) */
     double lo, t = fa_qg_arg(x, &lo);
     double e = fa_expn_mul_lo(t, lo, 1.0), r = 1.0 / (1.0 + e);
@@ -264,7 +262,7 @@ FA_K double fa_gelu_sigmoid_grad(double x) {
     return fa_gelu_sigmoid_grad_near_root(x, x >= 0.0 ? r * (1.0 + t * e * r) : neg);
 }
 
-FA_K double fa_mish(double x) {
+FA_INLINE double fa_mish(double x) {
     /* tanh(softplus(x)) = n/(n+2) with n = e^x (e^x + 2); in terms of
      * e = exp(-|x|) that is (1+2e)/(1+2e+2e^2) for x >= 0 and
      * e(e+2)/(e(e+2)+2) for x < 0 -- nothing overflows */
@@ -274,7 +272,7 @@ FA_K double fa_mish(double x) {
     double pos = x * ((1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e));
     return x >= 0.0 ? pos : fa_expn_mul(a, xc * (e + 2.0) / (n + 2.0));
 }
-FA_K double fa_mish_grad(double x) {
+FA_INLINE double fa_mish_grad(double x) {
     /* tanh(s) + x sech^2(s) sigma(x), s = softplus(x); with w = 1 + e^x,
      * sech^2(s) sigma(x) = 4 w e^x / (w^2 + 1)^2 */
     double a = fabs(x), e = fa_expn(a);
@@ -311,7 +309,7 @@ FA_K double fa_mish_grad(double x) {
 #define FA_GT_K_LO 2.1960211427085595e-18
 #define FA_GT_3K_HI 0.134145
 #define FA_GT_3K_LO 6.58806342812567e-18
-FA_K double fa_gt_arg(double a, double *lo) {
+FA_INLINE double fa_gt_arg(double a, double *lo) {
     double slo, s = fa_two_prod(a, a, &slo);                 /* a^2 */
     double plo, p = fa_two_prod(FA_GT_K_HI, s, &plo);        /* k a^2 */
     plo += FA_GT_K_HI * slo + FA_GT_K_LO * s;
@@ -324,14 +322,14 @@ FA_K double fa_gt_arg(double a, double *lo) {
     *lo = tlo + FA_GT_C_HI * vlo + FA_GT_C_LO * v;
     return t;
 }
-FA_K double fa_gelu_tanh(double x) {
+FA_INLINE double fa_gelu_tanh(double x) {
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
     double e = fa_expn_mul_lo(t, lo, 1.0), r = 1.0 / (1.0 + e);
     double xc = fa_clamp(x, -1000.0, 0.0);  /* the x < 0 arm's x */
     return x >= 0.0 ? x * r : fa_expn_mul_lo(t, lo, xc * r);
 }
-FA_K double fa_gelu_tanh_grad(double x) {
+FA_INLINE double fa_gelu_tanh_grad(double x) {
     /* sigma(2u) + x sigma(2u) sigma(-2u) (2u)', (2u)' = C (1 + 3 k x^2) */
     double a = fa_clamp(fabs(x), 0.0, 1000.0);
     double lo, t = fa_gt_arg(a, &lo);
@@ -359,8 +357,8 @@ FA_K double fa_gelu_tanh_grad(double x) {
 #endif
 #ifndef FA_HAVE_NORMAL
 /* fallback through libm's erfc (not vectorizable) */
-FA_K double fa_gelu(double x) { return 0.5 * x * erfc(-x * 0.70710678118654752440); }
-FA_K double fa_gelu_grad(double x) {
+FA_INLINE double fa_gelu(double x) { return 0.5 * x * erfc(-x * 0.70710678118654752440); }
+FA_INLINE double fa_gelu_grad(double x) {
     double a = fa_clamp(x, -40.0, 40.0);
     return 0.5 * erfc(-x * 0.70710678118654752440)
            + x * 0.39894228040143267794 * fa_expn(0.5 * a * a);

@@ -22,25 +22,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#define FA_INLINE static inline __attribute__((always_inline))
-
-/* Whether the target fuses a multiply and an add in one instruction, by what
- * each compiler says: x86 with FMA3 (__FMA__, the avx2 and avx512 levels),
- * ARM with VFPv4 or AArch64 (__ARM_FEATURE_FMA: GCC and Clang never define
- * __FMA__ there), or the C library's own word (FP_FAST_FMA). */
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA) || defined(FP_FAST_FMA)
-#define FA_HAVE_FMA 1
-#else
-#define FA_HAVE_FMA 0
-#endif
-#if FA_HAVE_FMA && (defined(__GNUC__) || defined(__clang__))
-#define FA_FMA_D(a, b, c) __builtin_fma((a), (b), (c))
-#define FA_FMA_F(a, b, c) __builtin_fmaf((a), (b), (c))
-#elif FA_HAVE_FMA
-#define FA_FMA_D(a, b, c) fma((a), (b), (c))
-#define FA_FMA_F(a, b, c) fmaf((a), (b), (c))
-#endif
+#include "fa_port.h"
 
 #ifndef FA_FMA
 #if FA_HAVE_FMA

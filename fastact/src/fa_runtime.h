@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <numpy/npy_common.h>
+#include "fa_port.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -26,11 +27,7 @@ static int fa_openmp_enabled(void) {
 
 /* The count set by `with fastact.threads(n):` is per Python thread (each
  * block sees its own), on top of the process-wide set_num_threads(). */
-#if defined(_MSC_VER)
-static __declspec(thread) int fa_tl_threads = 0;
-#else
-static _Thread_local int fa_tl_threads = 0;
-#endif
+static FA_THREAD_LOCAL int fa_tl_threads = 0;
 static inline int fa_get_tl_threads(void) { return fa_tl_threads; }
 static inline void fa_set_tl_threads(int n) { fa_tl_threads = n; }
 
