@@ -150,8 +150,7 @@ FA_INLINE double fa_celu_grad(double x, double alpha) {
  * 1 + e as an exact two-term sum, so only e, one square and one division
  * round */
 FA_INLINE double fa_logistic_density(double e) {
-    double d = 1.0 + e;
-    double dlo = e - (d - 1.0);                      /* exact: |1| >= e */
+    double dlo, d = fa_fast_two_sum(1.0, e, &dlo);   /* exact: |1| >= e */
     return e / (d * d) * (1.0 - 2.0 * dlo / d);
 }
 
@@ -214,10 +213,9 @@ FA_INLINE double fa_softplus_grad(double x, double beta) {
  * (the textbook sigma (1 + x sigma(-x)) multiplies sigma(-x)'s rounding by
  * |x| first). */
 FA_INLINE double fa_glu_bracket(double E, double Th, double Tl) {
-    double m = 1.0 - Th, mb = m - 1.0;
-    double mlo = (1.0 - (m - mb)) + (-Th - mb);          /* two-sum: exact */
+    double mlo, m = fa_two_sum(1.0, -Th, &mlo);          /* 1 - Th exactly */
     double b = (m + E) + (mlo - Tl);
-    double d = 1.0 + E, dlo = E - (d - 1.0);             /* (1 + E) exactly */
+    double dlo, d = fa_fast_two_sum(1.0, E, &dlo);       /* (1 + E) exactly */
     return b / (d * d) * (1.0 - 2.0 * dlo / d);
 }
 
@@ -286,15 +284,14 @@ FA_INLINE double fa_mish_grad(double x) {
      * arithmetic reached 5 ULP near x = -0.28, most of it d's rounding,
      * doubled in d^2: d is formed as an exact pair (d, dlo) and squared with
      * its low part: 3 ULP at most on a dense sample. */
-    double s1 = 1.0 + xc, s1b = s1 - 1.0;
-    double s1lo = (1.0 - (s1 - s1b)) + (xc - s1b);       /* two-sum */
-    double s6 = 6.0 + 4.0 * xc, s6b = s6 - 6.0;
-    double s6lo = (6.0 - (s6 - s6b)) + (4.0 * xc - s6b);
+    double s1lo, s1 = fa_two_sum(1.0, xc, &s1lo);
+    double s6lo, s6 = fa_two_sum(6.0, 4.0 * xc, &s6lo);
     double br = FA_FMA(e, FA_FMA(e, 4.0 + e, s6), 4.0 * s1 + (4.0 * s1lo + e * s6lo));
-    double d2 = 2.0 + 2.0 * e, d2lo = 2.0 * e - (d2 - 2.0);  /* 2 >= 2e */
+    double d2lo, d2 = fa_fast_two_sum(2.0, 2.0 * e, &d2lo);  /* 2 >= 2e */
     double ec = e > 1e-100 ? e : 1e-100;     /* e^2 and its error: no underflow */
     double eelo, ee = fa_two_prod(ec, ec, &eelo);
-    double d = d2 + ee, dlo = (ee - (d - d2)) + (d2lo + eelo);
+    double dlo, d = fa_fast_two_sum(d2, ee, &dlo);          /* d2 >= 2 >= ee */
+    dlo += d2lo + eelo;
     double neg = br / FA_FMA(d, d, 2.0 * d * dlo);  /* (d + dlo)^2 */
     return fa_mish_grad_near_root(x, x >= 0.0 ? pos : fa_expn_mul(a, neg));
 }
@@ -313,9 +310,8 @@ FA_INLINE double fa_gt_arg(double a, double *lo) {
     double slo, s = fa_two_prod(a, a, &slo);                 /* a^2 */
     double plo, p = fa_two_prod(FA_GT_K_HI, s, &plo);        /* k a^2 */
     plo += FA_GT_K_HI * slo + FA_GT_K_LO * s;
-    double w = 1.0 + p;                                      /* 1 + k a^2 */
-    double wb = w - 1.0;                                     /* two-sum */
-    double wlo = ((1.0 - (w - wb)) + (p - wb)) + plo;
+    double wlo, w = fa_two_sum(1.0, p, &wlo);                /* 1 + k a^2 */
+    wlo += plo;
     double vlo, v = fa_two_prod(a, w, &vlo);                 /* a (1 + k a^2) */
     vlo += a * wlo;
     double tlo, t = fa_two_prod(FA_GT_C_HI, v, &tlo);
@@ -338,8 +334,8 @@ FA_INLINE double fa_gelu_tanh_grad(double x) {
     double slo, sq = fa_two_prod(a, a, &slo);
     double plo, p = fa_two_prod(FA_GT_3K_HI, sq, &plo);
     plo += FA_GT_3K_HI * slo + FA_GT_3K_LO * sq;
-    double w = 1.0 + p, wb = w - 1.0;
-    double wlo = ((1.0 - (w - wb)) + (p - wb)) + plo;
+    double wlo, w = fa_two_sum(1.0, p, &wlo);
+    wlo += plo;
     double vlo, v = fa_two_prod(a, w, &vlo);
     vlo += a * wlo;
     double dlo, d = fa_two_prod(FA_GT_C_HI, v, &dlo);

@@ -40,6 +40,7 @@
 #ifndef FA_KERNELS32V_H
 #define FA_KERNELS32V_H
 #include "fa_vec32.h"
+#include "fa_eft.h"
 #include "fa_kernels32.h"
 
 #if FV_WIDTH
@@ -50,19 +51,6 @@
 #define FV32_LOG2E 1.44269504088896341f
 #define FV32_LN2_HI 0.693145751953125f        /* k * HI exact for k < 512 */
 #define FV32_LN2_LO 1.42860682030941723212e-6f
-
-/* error-free sums: a + b = s + *lo exactly; fv_fast_two_sum needs |a| >= |b|
- * (or a's exponent at least b's), fv_two_sum takes either order */
-FA_INLINE fv fv_fast_two_sum(fv a, fv b, fv *lo) {
-    fv s = fv_add(a, b);
-    *lo = fv_sub(b, fv_sub(s, a));
-    return s;
-}
-FA_INLINE fv fv_two_sum(fv a, fv b, fv *lo) {
-    fv s = fv_add(a, b), bv = fv_sub(s, a);
-    *lo = fv_add(fv_sub(a, fv_sub(s, bv)), fv_sub(b, bv));
-    return s;
-}
 
 /* x clamped to [-lim, lim] (NaN stays NaN) */
 FA_INLINE fv fv_clampc(fv x, float lim) {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "fa_port.h"
+#include "fa_eft.h"
 
 #ifndef FA_FMA
 #if FA_HAVE_FMA
@@ -34,21 +35,6 @@
 
 FA_INLINE uint64_t fa_d2u(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 FA_INLINE double fa_u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
-
-/* Exact product a*b = hi + lo (|a|, |b| <= 1e300, no overflow of the split). */
-FA_INLINE double fa_two_prod(double a, double b, double *lo) {
-    double p = a * b;
-#if FA_HAVE_FMA
-    *lo = FA_FMA_D(a, b, -p);
-#else
-    const double split = 134217729.0;      /* 2^27 + 1, Dekker/Veltkamp */
-    double ta = split * a, tb = split * b;
-    double ah = ta - (ta - a), al = a - ah;
-    double bh = tb - (tb - b), bl = b - bh;
-    *lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-    return p;
-}
 
 /* 1.5 * 2^52: adding it rounds a double of magnitude < 2^51 to an integer,
  * which then sits in the low bits of the sum's mantissa */

@@ -18,6 +18,7 @@
 #ifndef FA_MATH32_H
 #define FA_MATH32_H
 #include "fa_math.h"
+#include "fa_eft.h"
 
 #if FA_HAVE_FMA
 #define FA_FMAF(a, b, c) FA_FMA_F(a, b, c)
@@ -27,28 +28,6 @@
 
 FA_INLINE uint32_t fa_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 FA_INLINE float fa_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-
-/* a*b = hi + lo exactly (|a|, |b| <= 2^100: the split cannot overflow) */
-FA_INLINE float fa32_two_prod(float a, float b, float *lo) {
-    float p = a * b;
-#if FA_HAVE_FMA
-    *lo = FA_FMA_F(a, b, -p);
-#else
-    const float split = 4097.0f;                     /* 2^12 + 1 */
-    float ta = split * a, tb = split * b;
-    float ah = ta - (ta - a), al = a - ah;
-    float bh = tb - (tb - b), bl = b - bh;
-    *lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-    return p;
-}
-
-/* a + b = hi + lo exactly, for |a| >= |b| (or a = 0) */
-FA_INLINE float fa32_fast_two_sum(float a, float b, float *lo) {
-    float s = a + b;
-    *lo = b - (s - a);
-    return s;
-}
 
 /* (n + nl) / (d + dl) with one rounding and an error far below it: the
  * reciprocal's quotient is corrected by its exact residual.  d in

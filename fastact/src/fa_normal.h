@@ -28,10 +28,8 @@
 FA_INLINE double fa_mills(double a) {
     double ac = a > 1e300 ? 1e300 : a;              /* keeps t finite */
     /* a -/+ K exactly as hi + lo (two-sum) */
-    double n = ac - 4.0, nb = n - ac;
-    double nlo = (ac - (n - nb)) + (-4.0 - nb);
-    double w = ac + 6.0, wb = w - ac;
-    double wlo = (ac - (w - wb)) + (6.0 - wb);
+    double nlo, n = fa_two_sum(ac, -4.0, &nlo);
+    double wlo, w = fa_two_sum(ac, 6.0, &wlo);
     double t = n / w;
     double plo, p = fa_two_prod(t, w, &plo);        /* t w exactly */
     double dt = (((n - p) - plo) + nlo - t * wlo) / w;  /* exact t = t + dt */

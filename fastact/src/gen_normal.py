@@ -159,10 +159,8 @@ def header():
 FA_INLINE double fa_mills(double a) {{
     double ac = a > 1e300 ? 1e300 : a;              /* keeps t finite */
     /* a -/+ K exactly as hi + lo (two-sum) */
-    double n = ac - {K1}.0, nb = n - ac;
-    double nlo = (ac - (n - nb)) + (-{K1}.0 - nb);
-    double w = ac + {K2}.0, wb = w - ac;
-    double wlo = (ac - (w - wb)) + ({K2}.0 - wb);
+    double nlo, n = fa_two_sum(ac, -{K1}.0, &nlo);
+    double wlo, w = fa_two_sum(ac, {K2}.0, &wlo);
     double t = n / w;
     double plo, p = fa_two_prod(t, w, &plo);        /* t w exactly */
     double dt = (((n - p) - plo) + nlo - t * wlo) / w;  /* exact t = t + dt */
