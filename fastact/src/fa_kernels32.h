@@ -1,5 +1,6 @@
 /*
- * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]) and fa32_NAME_grad.
+ * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]), fa32_NAME_grad and,
+ * where the registry entry asks for it, fa32_NAME_backward(g, x[, p]).
  *
  * The float32 ufunc loops call these for the kinds the registry entry lists
  * in float32 (the others widen to double and call fa_kernels.h).
@@ -16,7 +17,8 @@
  *    1.7 and 2.2 for the lite forms below; a sigmoid with one corrected
  *    division took 1.1-1.3 ns but is 2 ULP off, the textbook single
  *    precision formula 0.64 ns and 3 ULP off;
- *  - double precision with float32-sized polynomials ("lite": the rest):
+ *  - double precision with float32-sized polynomials ("lite": the rest, on
+ *    fa_exp_lite and the other helpers at the end of fa_math.h):
  *    the float64 path carries double-double arguments, correction terms and
  *    series long enough for float64; a float32 result needs none of that, and
  *    with an 11-bit exponent nothing a float32 input produces (x^2, e^-120)
@@ -135,56 +137,6 @@ FA_INLINE float fa32_softsign_grad(float x) {
     return (float)(r * r);
 }
 
-/* ---- double precision, float32-sized ------------------------------------ */
-
-/* e^r - 1 for |r| <= ln2/2 (+ rounding): Taylor to r^8, remainder below
- * 2.2e-10 relative to e^r (0.004 float32 ULP) */
-FA_INLINE double fa_expm1_poly_lite(double r) {
-    double q = 1.0 / 40320.0;
-    q = FA_FMA(q, r, 1.0 / 5040.0);
-    q = FA_FMA(q, r, 1.0 / 720.0);
-    q = FA_FMA(q, r, 1.0 / 120.0);
-    q = FA_FMA(q, r, 1.0 / 24.0);
-    q = FA_FMA(q, r, 1.0 / 6.0);
-    q = FA_FMA(q, r, 0.5);
-    return FA_FMA(r * r, q, r);
-}
-
-/* e^x for x in [-700, 700] (callers clamp) */
-FA_INLINE double fa_exp_lite(double x) {
-    double kd;
-    uint64_t kb;
-    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
-    double s = fa_pow2_bits(kb);
-    return FA_FMA(s, p, s);
-}
-
-/* e^x - 1 for x in [-40, 0] (or up to 700 where the caller allows
- * overflow): 2^k (e^r - 1) + (2^k - 1), both terms exact */
-FA_INLINE double fa_expm1_lite(double x) {
-    double kd;
-    uint64_t kb;
-    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
-    double s = fa_pow2_bits(kb);
-    return FA_FMA(s, p, s - 1.0);
-}
-
-/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as its
- * series to s^19 (remainder below 2e-10 relative) */
-FA_INLINE double fa_log1p_lite(double e) {
-    double s = e / (2.0 + e), z = s * s;
-    double q = 2.0 / 19.0;
-    q = FA_FMA(q, z, 2.0 / 17.0);
-    q = FA_FMA(q, z, 2.0 / 15.0);
-    q = FA_FMA(q, z, 2.0 / 13.0);
-    q = FA_FMA(q, z, 2.0 / 11.0);
-    q = FA_FMA(q, z, 2.0 / 9.0);
-    q = FA_FMA(q, z, 2.0 / 7.0);
-    q = FA_FMA(q, z, 2.0 / 5.0);
-    q = FA_FMA(q, z, 2.0 / 3.0);
-    return FA_FMA(s * z, q, 2.0 * s);
-}
-
 /* ---- exponential linear units (lite) ------------------------------------ */
 
 FA_INLINE float fa32_elu(float xf, double alpha) {
@@ -238,14 +190,6 @@ FA_INLINE float fa32_tanh(float x) {
 }
 
 /* ---- the rest: lite -------------------------------------------------------- */
-
-/* e = e^-t, and r = 1/(1 + e) in *r, for t in [0, 700]: sigma(t) = r,
- * sigma(-t) = e r, sigma(t) sigma(-t) = e r^2 */
-FA_INLINE double fa_logistic_lite(double t, double *r) {
-    double e = fa_exp_lite(-t);
-    *r = 1.0 / (1.0 + e);
-    return e;
-}
 
 /* |x| clamped where e^-|x| no longer matters to a float32 result */
 FA_INLINE double fa32_abs120(double x) { return fa_clamp(fabs(x), 0.0, 120.0); }

@@ -254,4 +254,67 @@ FA_INLINE double fa_tanh(double x) {
     return fa_u2d((fa_d2u(t) & 0x7fffffffffffffffULL) | (fa_d2u(x) & 0x8000000000000000ULL));
 }
 
+/* ---- float32-sized ("lite") ----------------------------------------------
+ * For the float32 kernels that evaluate in double and round once at the end
+ * (fa_kernels32.h): a float32 result needs neither double-double arguments
+ * nor series long enough for float64, and with double's 11-bit exponent
+ * nothing a float32 input produces overflows or turns subnormal before that
+ * rounding.  Callers clamp the arguments to the ranges given. */
+
+/* e^r - 1 for |r| <= ln2/2 (+ rounding): Taylor to r^8, remainder below
+ * 2.2e-10 relative to e^r (0.004 float32 ULP) */
+FA_INLINE double fa_expm1_poly_lite(double r) {
+    double q = 1.0 / 40320.0;
+    q = FA_FMA(q, r, 1.0 / 5040.0);
+    q = FA_FMA(q, r, 1.0 / 720.0);
+    q = FA_FMA(q, r, 1.0 / 120.0);
+    q = FA_FMA(q, r, 1.0 / 24.0);
+    q = FA_FMA(q, r, 1.0 / 6.0);
+    q = FA_FMA(q, r, 0.5);
+    return FA_FMA(r * r, q, r);
+}
+
+/* e^x for x in [-700, 700] (callers clamp) */
+FA_INLINE double fa_exp_lite(double x) {
+    double kd;
+    uint64_t kb;
+    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
+    double s = fa_pow2_bits(kb);
+    return FA_FMA(s, p, s);
+}
+
+/* e^x - 1 for x in [-40, 0] (or up to 700 where the caller allows
+ * overflow): 2^k (e^r - 1) + (2^k - 1), both terms exact */
+FA_INLINE double fa_expm1_lite(double x) {
+    double kd;
+    uint64_t kb;
+    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
+    double s = fa_pow2_bits(kb);
+    return FA_FMA(s, p, s - 1.0);
+}
+
+/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as its
+ * series to s^19 (remainder below 2e-10 relative) */
+FA_INLINE double fa_log1p_lite(double e) {
+    double s = e / (2.0 + e), z = s * s;
+    double q = 2.0 / 19.0;
+    q = FA_FMA(q, z, 2.0 / 17.0);
+    q = FA_FMA(q, z, 2.0 / 15.0);
+    q = FA_FMA(q, z, 2.0 / 13.0);
+    q = FA_FMA(q, z, 2.0 / 11.0);
+    q = FA_FMA(q, z, 2.0 / 9.0);
+    q = FA_FMA(q, z, 2.0 / 7.0);
+    q = FA_FMA(q, z, 2.0 / 5.0);
+    q = FA_FMA(q, z, 2.0 / 3.0);
+    return FA_FMA(s * z, q, 2.0 * s);
+}
+
+/* e = e^-t, and r = 1/(1 + e) in *r, for t in [0, 700]: sigma(t) = r,
+ * sigma(-t) = e r, sigma(t) sigma(-t) = e r^2 */
+FA_INLINE double fa_logistic_lite(double t, double *r) {
+    double e = fa_exp_lite(-t);
+    *r = 1.0 / (1.0 + e);
+    return e;
+}
+
 #endif
