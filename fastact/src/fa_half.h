@@ -1,11 +1,12 @@
 /*
  * fa_half.h -- IEEE binary16 <-> binary32/64 conversions, branch-free so the
- * float16 loops vectorize like the others.  A float16 activation with float32
- * kernels (the registry's ``float32``) widens a block of inputs to float32
- * exactly, runs them and rounds each result once to float16; one without
- * computes in double precision, rounded once to float32, then once to
- * float16.  Either way the float32 step's error (2 ULP at most) is 2^-12 of
- * a float16 ULP, far below its 1 ULP bound.
+ * float16 loops vectorize like the others, and blocks of them through F16C
+ * where the build has it.  A float16 activation with float32 kernels (the
+ * registry's ``float32`` or ``float32_vector``) widens a block of inputs to
+ * float32 exactly, runs them and rounds each result once to float16; one
+ * without computes in double precision, rounded once to float32, then once
+ * to float16.  Either way the float32 step's error (2 ULP at most) is 2^-12
+ * of a float16 ULP, far below its 1 ULP bound.
  */
 #ifndef FA_HALF_H
 #define FA_HALF_H

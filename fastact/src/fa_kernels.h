@@ -1,14 +1,18 @@
 /*
  * fa_kernels.h -- the scalar kernels of every activation, in double precision.
  *
- * For each registry entry NAME there is fa_NAME(x[, p]) and fa_NAME_grad(x[, p]);
+ * For each registry entry NAME there is fa_NAME(x[, p]) and fa_NAME_grad(x[, p])
+ * (the exact GELU's in fa_normal.h, which this file includes);
  * the ufunc loops (generated from fastact/_registry.py) call them for float64,
  * and for float16 (and float32 where the registry lists no float32 kernel of
  * its own, fa_kernels32.h) on the value widened to double and rounded once at
  * the end, so narrow dtypes get (nearly) correctly rounded results for free.
  * Backward is grad_output * fa_NAME_grad(x) in the loop, one product rounding.
  *
- * Rules every kernel follows (see ../shared/design/functions.md):
+ * Rules every kernel follows (CONTRIBUTING.md, "Adding an activation"; the
+ * stable forms are explained in docs/guides/stability.rst, and
+ * tests/test_special.py and tests/test_kernels_c.py check NaN, the
+ * infinities and the floating-point flags):
  *  - branch-free: ternary selects only, so loops vectorize; with
  *    -fno-trapping-math both arms of a select are evaluated for every lane, so
  *    every intermediate stays finite for every finite input (arguments are

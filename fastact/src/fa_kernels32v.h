@@ -14,6 +14,26 @@
  * build has no vector layer (FV_WIDTH 0: the x86-64 baseline without FMA,
  * ARM for now) the same loops call the scalar float32 kernels.
  *
+ * The exponential helpers, one line each (errors measured on 4 million random
+ * arguments against long double libm, the same at the avx2 and avx512 levels):
+ *
+ *   fv_exp_reduce(x)          x = n ln2 + r + d, x in [-110, 0]: r rounded, d
+ *                             its low part; 2^n e^(r + d) is e^x to 1.6e-11
+ *   fv_expm1_q(r), fv_expm1_poly(r)   e^r - 1 = r + r^2 q(r), |r| <= 0.35:
+ *                             q's error 4.8e-9 of e^r, 3.0e-8 once evaluated
+ *   fv_exp2i(m, kmax)         2^m exactly, integer-valued m in [-kmax, 0]
+ *                             (fa_vec32.h, with fv_ldexp: a 2^m rounded once)
+ *   fv_logistic(t), fv_logistic_lo(t, tl), fv_logistic_r(m, r)
+ *                             the logistic core below, t in [0, 110]:
+ *                             sigma(-t) = Y 2^-k within 0.95 float32 ULP
+ *   fv_expm1_parts(x)         expm1(x) = (tn - 1) + tn P, x in [-30, 0]:
+ *                             8.0e-8 relative before the caller's rounding
+ *   fv_scaled_exp(x, chi, clo)  (chi + clo) e^x rounded once, x in [-110, 0]:
+ *                             0.85 float32 ULP (chi = 1, clo = 0, x >= -87)
+ *   fv_log1p_exp_neg(x)       log1p(e^-|x|), |x| in [0, 110]: 1.55 float32 ULP
+ *   fv_gelu_core(a, ...)      e^(-a^2/2) T(a), T from the tables of
+ *                             fa_gelu32.h (GELU and GELU' only)
+ *
  * ---- the logistic core ---------------------------------------------------
  * For t = |x| in [0, 110] (clamped: sigma(-110) is below half the least
  * subnormal), e^t = 2^k (1 + p), |r| <= ln2/2, and with A = 2^-k

@@ -13,7 +13,19 @@
  *
  * Error-free products use the fused multiply-add where the target has one and
  * Dekker's splitting where it has not (x86-64 baseline), so every SIMD level
- * meets the same bounds (tests/test_generated.py compares the levels).
+ * meets the same bounds (tests/test_generated.py compares the levels); they
+ * and the error-free sums are in fa_eft.h.
+ *
+ * The exponential's parts, one line each (errors as in fa_math.h: measured
+ * on 4 million random arguments against long double libm):
+ *
+ *   fa32_reduce(x, &k)        x = k ln2 + r, |r| <= ln2/2 (+ rounding), k an
+ *                             integer-valued float, |x| <= 350
+ *   fa32_expm1_poly(r)        e^r - 1, |r| <= 0.36, Taylor to r^8: remainder
+ *                             below 2.2e-10 of e^r (0.004 ULP)
+ *   fa32_pow2(k)              2^k exactly, integer-valued k in [-126, 127]
+ *   fa32_exp_parts(x, &k)     e^x as the exact pair 2^k (1 + p), x in
+ *                             [-350, 88]: 4.3e-8 relative (4.0e-8 with FMA)
  */
 #ifndef FA_MATH32_H
 #define FA_MATH32_H

@@ -1,8 +1,18 @@
 /*
- * fa_runtime.h -- what the generated Cython loops need from C: OpenMP queries
- * that also compile without OpenMP, the driver that splits a loop over
- * threads (fa_drive) and backs off when its workers are kept waiting,
- * floating-point flag hand-over from worker threads, and streaming stores.
+ * fa_runtime.h -- what the generated ufunc modules need from C besides the
+ * kernels (declared in fastact/_ufuncs_runtime.pxi):
+ *  - OpenMP queries that also compile without OpenMP, and the thread counts:
+ *    per Python thread (thread-local), process-wide and serial after fork
+ *    (read and written atomically);
+ *  - the floating-point flags a run leaves, audited against the data and
+ *    handed over from the worker threads (fa_fe_audit);
+ *  - streaming stores for outputs larger than the caches (fa_nt_*);
+ *  - the driver every loop runs through (fa_drive), which splits a call over
+ *    threads and backs off when its workers are kept waiting, and the thread
+ *    count of a call (fa_threads_for);
+ *  - the loops registered for ml_dtypes' types (fa_ext_register, over
+ *    fa_ext.h);
+ *  - the floating-point control register, read for the tests (fa_fp_control).
  */
 #ifndef FA_RUNTIME_H
 #define FA_RUNTIME_H
