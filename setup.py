@@ -2,7 +2,8 @@
 
 * ``fastact/_ufuncs_<level>.pyx`` is generated from the registry
   (fastact/_codegen.py) once per SIMD level and cythonized here; neither it nor
-  the C it becomes is committed.
+  the C it becomes is committed.  It includes the static Cython of
+  ``fastact/_ufuncs_runtime.pxi`` (committed, and shipped in the sdist).
 * OpenMP is detected by compiling and running a small program; without it the
   package builds and runs serially.  ``FASTACT_NO_OPENMP=1`` forces that.
 * Never ``-ffast-math`` (linking it turns on flush-to-zero for the whole
@@ -189,7 +190,8 @@ def extensions():
         include_dirs=[numpy.get_include(), os.path.join("fastact", "src")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
         depends=[os.path.join("fastact", "src", h)
-                 for h in os.listdir(os.path.join(HERE, "fastact", "src"))],
+                 for h in os.listdir(os.path.join(HERE, "fastact", "src"))]
+        + [os.path.join("fastact", _codegen.RUNTIME_PXI)],
     )
     exts = [Extension("fastact._cpu", ["fastact/_cpu.pyx"])]
     for level in simd_levels():

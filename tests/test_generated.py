@@ -195,8 +195,10 @@ def test_generated_c_declares_the_gil_not_used(tmp_path):
     pyx = tmp_path / "_ufuncs_baseline.pyx"
     pyx.write_text(_codegen.generate("baseline"))
     out = tmp_path / "_ufuncs_baseline.c"
-    subprocess.run([sys.executable, "-m", "cython", "-3", "-I",
-                    os.path.join(_ROOT, "fastact", "src"), "-o", str(out), str(pyx)],
+    # -I fastact: the static part the module includes (_ufuncs_runtime.pxi)
+    subprocess.run([sys.executable, "-m", "cython", "-3",
+                    "-I", os.path.join(_ROOT, "fastact", "src"),
+                    "-I", os.path.join(_ROOT, "fastact"), "-o", str(out), str(pyx)],
                    check=True, cwd=str(tmp_path), timeout=600)
     c = out.read_text()
     assert "#define __Pyx_FREETHREADING_COMPATIBLE Py_MOD_GIL_NOT_USED" in c

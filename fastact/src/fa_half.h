@@ -1,27 +1,29 @@
 /*
  * fa_half.h -- IEEE binary16 <-> binary32/64 conversions, branch-free so the
- * float16 loops vectorize like the others.  A float16 activation with float32
- * kernels (the registry's ``float32``) widens a block of inputs to float32
- * exactly, runs them and rounds each result once to float16; one without
- * computes in double precision, rounded once to float32, then once to
- * float16.  Either way the float32 step's error (2 ULP at most) is 2^-12 of
- * a float16 ULP, far below its 1 ULP bound.
+ * float16 loops vectorize like the others, and blocks of them through F16C
+ * where the build has it.  A float16 activation with float32 kernels (the
+ * registry's ``float32`` or ``float32_vector``) widens a block of inputs to
+ * float32 exactly, runs them and rounds each result once to float16; one
+ * without computes in double precision, rounded once to float32, then once
+ * to float16.  Either way the float32 step's error (2 ULP at most) is 2^-12
+ * of a float16 ULP, far below its 1 ULP bound.
  */
 #ifndef FA_HALF_H
 #define FA_HALF_H
 #include <stdint.h>
 #include <string.h>
+#include "fa_port.h"
 
-static inline __attribute__((always_inline)) float fa_bits_f32(uint32_t u) {
+FA_INLINE float fa_bits_f32(uint32_t u) {
     float f; memcpy(&f, &u, 4); return f;
 }
-static inline __attribute__((always_inline)) uint32_t fa_f32_bits(float f) {
+FA_INLINE uint32_t fa_f32_bits(float f) {
     uint32_t u; memcpy(&u, &f, 4); return u;
 }
 
 /* binary16 -> binary32, exact.  Normal numbers rebias the exponent; subnormals
  * are rebuilt by a float subtraction (exact); inf/NaN keep an all-ones exponent. */
-static inline __attribute__((always_inline)) float fa_half_to_float(uint16_t h) {
+FA_INLINE float fa_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t em = h & 0x7fffu;                       /* exponent and mantissa */
     uint32_t normal = (em << 13) + ((127u - 15u) << 23);
@@ -36,7 +38,7 @@ static inline __attribute__((always_inline)) float fa_half_to_float(uint16_t h) 
 
 /* binary32 -> binary16, rounding to nearest even, overflow to inf, NaN kept
  * quiet, gradual underflow. */
-static inline __attribute__((always_inline)) uint16_t fa_float_to_half(float f) {
+FA_INLINE uint16_t fa_float_to_half(float f) {
     uint32_t u = fa_f32_bits(f);
     uint32_t sign = (u >> 16) & 0x8000u;
     uint32_t a = u & 0x7fffffffu;
@@ -80,10 +82,10 @@ static inline void fa_floats_to_halves(const float *f, uint16_t *h, long n) {
         h[i] = fa_float_to_half(f[i]);
 }
 
-static inline __attribute__((always_inline)) double fa_h2d(uint16_t h) {
+FA_INLINE double fa_h2d(uint16_t h) {
     return (double)fa_half_to_float(h);
 }
-static inline __attribute__((always_inline)) uint16_t fa_d2h(double d) {
+FA_INLINE uint16_t fa_d2h(double d) {
     return fa_float_to_half((float)d);
 }
 #endif

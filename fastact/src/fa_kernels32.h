@@ -1,5 +1,6 @@
 /*
- * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]) and fa32_NAME_grad.
+ * fa_kernels32.h -- float32 kernels: fa32_NAME(x[, p]), fa32_NAME_grad and,
+ * where the registry entry asks for it, fa32_NAME_backward(g, x[, p]).
  *
  * The float32 ufunc loops call these for the kinds the registry entry lists
  * in float32 (the others widen to double and call fa_kernels.h).
@@ -16,7 +17,8 @@
  *    1.7 and 2.2 for the lite forms below; a sigmoid with one corrected
  *    division took 1.1-1.3 ns but is 2 ULP off, the textbook single
  *    precision formula 0.64 ns and 3 ULP off;
- *  - double precision with float32-sized polynomials ("lite": the rest):
+ *  - double precision with float32-sized polynomials ("lite": the rest, on
+ *    fa_exp_lite and the other helpers at the end of fa_math.h):
  *    the float64 path carries double-double arguments, correction terms and
  *    series long enough for float64; a float32 result needs none of that, and
  *    with an 11-bit exponent nothing a float32 input produces (x^2, e^-120)
@@ -44,43 +46,43 @@
  * to float32 (tests/test_values.py checks it on every class of float32 input;
  * all 2^32 inputs were checked once by hand, a few minutes a function). */
 
-FA_K float fa32_clampf(float x, float lo, float hi) {
+FA_INLINE float fa32_clampf(float x, float lo, float hi) {
     x = x < lo ? lo : x;
     return x > hi ? hi : x;
 }
-FA_K float fa32_nan_or(float x, float v) { return x != x ? x : v; }
+FA_INLINE float fa32_nan_or(float x, float v) { return x != x ? x : v; }
 
-FA_K float fa32_relu(float x) { return x < 0.0f ? 0.0f : x; }
-FA_K float fa32_relu_grad(float x) { return x > 0.0f ? 1.0f : fa32_nan_or(x, 0.0f); }
+FA_INLINE float fa32_relu(float x) { return x < 0.0f ? 0.0f : x; }
+FA_INLINE float fa32_relu_grad(float x) { return x > 0.0f ? 1.0f : fa32_nan_or(x, 0.0f); }
 
 /* a x rounded once in double, as the float64 kernel has it (a is a double) */
-FA_K float fa32_leaky_relu(float x, double a) {
+FA_INLINE float fa32_leaky_relu(float x, double a) {
     float ax = (float)(a * (double)x);
     return x > 0.0f ? x : ax;
 }
-FA_K float fa32_leaky_relu_grad(float x, double a) {
+FA_INLINE float fa32_leaky_relu_grad(float x, double a) {
     return x > 0.0f ? 1.0f : fa32_nan_or(x, (float)a);
 }
 /* g f' with f' = a: the product g a in double, rounded once (g (float)a
  * would round twice); g itself where f' = 1 */
-FA_K float fa32_leaky_relu_backward(float g, float x, double a) {
+FA_INLINE float fa32_leaky_relu_backward(float g, float x, double a) {
     float ga = (float)((double)g * a);
     return x > 0.0f ? g : fa32_nan_or(x, ga);
 }
 
-FA_K float fa32_prelu(float x, double w) { return fa32_leaky_relu(x, w); }
-FA_K float fa32_prelu_grad(float x, double w) { return fa32_leaky_relu_grad(x, w); }
-FA_K float fa32_prelu_backward(float g, float x, double w) {
+FA_INLINE float fa32_prelu(float x, double w) { return fa32_leaky_relu(x, w); }
+FA_INLINE float fa32_prelu_grad(float x, double w) { return fa32_leaky_relu_grad(x, w); }
+FA_INLINE float fa32_prelu_backward(float g, float x, double w) {
     return fa32_leaky_relu_backward(g, x, w);
 }
 
-FA_K float fa32_relu6(float x) { return fa32_clampf(x, 0.0f, 6.0f); }
-FA_K float fa32_relu6_grad(float x) {
+FA_INLINE float fa32_relu6(float x) { return fa32_clampf(x, 0.0f, 6.0f); }
+FA_INLINE float fa32_relu6_grad(float x) {
     return ((x > 0.0f) & (x < 6.0f)) ? 1.0f : fa32_nan_or(x, 0.0f);
 }
 
-FA_K float fa32_hard_tanh(float x) { return fa32_clampf(x, -1.0f, 1.0f); }
-FA_K float fa32_hard_tanh_grad(float x) {
+FA_INLINE float fa32_hard_tanh(float x) { return fa32_clampf(x, -1.0f, 1.0f); }
+FA_INLINE float fa32_hard_tanh_grad(float x) {
     return ((x > -1.0f) & (x < 1.0f)) ? 1.0f : fa32_nan_or(x, 0.0f);
 }
 
@@ -92,26 +94,26 @@ FA_K float fa32_hard_tanh_grad(float x) {
  * vdivpd was what these loops waited on). */
 #define FA32_SIXTH (1.0 / 6.0)
 
-FA_K float fa32_hard_sigmoid(float x) {
+FA_INLINE float fa32_hard_sigmoid(float x) {
     /* clamp(x + 3, 0, 6) is x + 3 at x clamped to [-3, 3] */
     return (float)(((double)fa32_clampf(x, -3.0f, 3.0f) + 3.0) * FA32_SIXTH);
 }
-FA_K float fa32_hard_sigmoid_grad(float x) {
+FA_INLINE float fa32_hard_sigmoid_grad(float x) {
     return ((x > -3.0f) & (x < 3.0f)) ? (float)FA32_SIXTH : fa32_nan_or(x, 0.0f);
 }
 /* g/6 is g times the double 1/6, as in the float64 kernel; outside, g 0 is
  * exact in float (a signed zero, NaN for an infinite g) */
-FA_K float fa32_hard_sigmoid_backward(float g, float x) {
+FA_INLINE float fa32_hard_sigmoid_backward(float g, float x) {
     float mid = (float)((double)g * FA32_SIXTH);
     return ((x > -3.0f) & (x < 3.0f)) ? mid : fa32_nan_or(x, g * 0.0f);
 }
 
-FA_K float fa32_hard_swish(float x) {
+FA_INLINE float fa32_hard_swish(float x) {
     double c = fa32_clampf(x, -3.0f, 3.0f);
     float mid = (float)(c * (c + 3.0) * FA32_SIXTH);
     return x > 3.0f ? x : (x < -3.0f ? 0.0f : mid);
 }
-FA_K float fa32_hard_swish_grad(float x) {
+FA_INLINE float fa32_hard_swish_grad(float x) {
     double c = fa32_clampf(x, -3.0f, 3.0f);
     float mid = (float)((2.0 * c + 3.0) * FA32_SIXTH);
     return x > 3.0f ? 1.0f : (x < -3.0f ? 0.0f : mid);
@@ -119,89 +121,39 @@ FA_K float fa32_hard_swish_grad(float x) {
 /* g (2c + 3)/6 with the float64 kernel's division: its quotient, not the
  * product with 1/6 above, is what g multiplies there (the two may differ in
  * the last double bit, which g's product can carry into a float32 rounding) */
-FA_K float fa32_hard_swish_backward(float g, float x) {
+FA_INLINE float fa32_hard_swish_backward(float g, float x) {
     double c = fa32_clampf(x, -3.0f, 3.0f);
     float mid = (float)((double)g * ((2.0 * c + 3.0) / 6.0));
     return x > 3.0f ? g : (x < -3.0f ? g * 0.0f : mid);
 }
 
 /* x clamped to the finite floats: the float64 kernel's clamp to 1e300 */
-FA_K float fa32_softsign(float x) {
+FA_INLINE float fa32_softsign(float x) {
     double c = fa32_clampf(x, -FLT_MAX, FLT_MAX);
     return (float)(c / (1.0 + fabs(c)));
 }
-FA_K float fa32_softsign_grad(float x) {
+FA_INLINE float fa32_softsign_grad(float x) {
     double r = 1.0 / (1.0 + fabs((double)fa32_clampf(x, -FLT_MAX, FLT_MAX)));
     return (float)(r * r);
 }
 
-/* ---- double precision, float32-sized ------------------------------------ */
-
-/* e^r - 1 for |r| <= ln2/2 (+ rounding): Taylor to r^8, remainder below
- * 2.2e-10 relative to e^r (0.004 float32 ULP) */
-FA_INLINE double fa_expm1_poly_lite(double r) {
-    double q = 1.0 / 40320.0;
-    q = FA_FMA(q, r, 1.0 / 5040.0);
-    q = FA_FMA(q, r, 1.0 / 720.0);
-    q = FA_FMA(q, r, 1.0 / 120.0);
-    q = FA_FMA(q, r, 1.0 / 24.0);
-    q = FA_FMA(q, r, 1.0 / 6.0);
-    q = FA_FMA(q, r, 0.5);
-    return FA_FMA(r * r, q, r);
-}
-
-/* e^x for x in [-700, 700] (callers clamp) */
-FA_INLINE double fa_exp_lite(double x) {
-    double kd;
-    uint64_t kb;
-    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
-    double s = fa_pow2_bits(kb);
-    return FA_FMA(s, p, s);
-}
-
-/* e^x - 1 for x in [-40, 0] (or up to 700 where the caller allows
- * overflow): 2^k (e^r - 1) + (2^k - 1), both terms exact */
-FA_INLINE double fa_expm1_lite(double x) {
-    double kd;
-    uint64_t kb;
-    double p = fa_expm1_poly_lite(fa_exp_reduce_bits(x, &kd, &kb));
-    double s = fa_pow2_bits(kb);
-    return FA_FMA(s, p, s - 1.0);
-}
-
-/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, as its
- * series to s^19 (remainder below 2e-10 relative) */
-FA_INLINE double fa_log1p_lite(double e) {
-    double s = e / (2.0 + e), z = s * s;
-    double q = 2.0 / 19.0;
-    q = FA_FMA(q, z, 2.0 / 17.0);
-    q = FA_FMA(q, z, 2.0 / 15.0);
-    q = FA_FMA(q, z, 2.0 / 13.0);
-    q = FA_FMA(q, z, 2.0 / 11.0);
-    q = FA_FMA(q, z, 2.0 / 9.0);
-    q = FA_FMA(q, z, 2.0 / 7.0);
-    q = FA_FMA(q, z, 2.0 / 5.0);
-    q = FA_FMA(q, z, 2.0 / 3.0);
-    return FA_FMA(s * z, q, 2.0 * s);
-}
-
 /* ---- exponential linear units (lite) ------------------------------------ */
 
-FA_K float fa32_elu(float xf, double alpha) {
+FA_INLINE float fa32_elu(float xf, double alpha) {
     double x = xf, xm = fa_clamp(x, -40.0, 0.0);
     return (float)(x > 0.0 ? x : alpha * fa_expm1_lite(xm));
 }
-FA_K float fa32_elu_grad(float xf, double alpha) {
+FA_INLINE float fa32_elu_grad(float xf, double alpha) {
     double x = xf, xm = fa_clamp(x, -700.0, 0.0);
     return (float)(x > 0.0 ? 1.0 : fa_nan_or(x, alpha * fa_exp_lite(xm)));
 }
 
-FA_K float fa32_selu(float xf) {
+FA_INLINE float fa32_selu(float xf) {
     double x = xf, xm = fa_clamp(x, -40.0, 0.0);
     return (float)(x > 0.0 ? FA_SELU_LAMBDA * x
                            : FA_SELU_LAMBDA_ALPHA * fa_expm1_lite(xm));
 }
-FA_K float fa32_selu_grad(float xf) {
+FA_INLINE float fa32_selu_grad(float xf) {
     double x = xf, xm = fa_clamp(x, -700.0, 0.0);
     return (float)(x > 0.0 ? FA_SELU_LAMBDA
                            : fa_nan_or(x, FA_SELU_LAMBDA_ALPHA * fa_exp_lite(xm)));
@@ -209,21 +161,21 @@ FA_K float fa32_selu_grad(float xf) {
 
 /* x / alpha for x <= 0, clamped where e^(x/alpha) has long underflowed
  * (or, for alpha < 0, overflows float32 anyway) */
-FA_K double fa32_celu_arg(double x, double alpha, double lim) {
+FA_INLINE double fa32_celu_arg(double x, double alpha, double lim) {
     return fa_clamp(fa_minz(x) / alpha, -lim, 700.0);
 }
-FA_K float fa32_celu(float xf, double alpha) {
+FA_INLINE float fa32_celu(float xf, double alpha) {
     double x = xf;
     return (float)(x > 0.0 ? x : alpha * fa_expm1_lite(fa32_celu_arg(x, alpha, 40.0)));
 }
-FA_K float fa32_celu_grad(float xf, double alpha) {
+FA_INLINE float fa32_celu_grad(float xf, double alpha) {
     double x = xf;
     return (float)(x > 0.0 ? 1.0 : fa_nan_or(x, fa_exp_lite(fa32_celu_arg(x, alpha, 700.0))));
 }
 
 /* ---- tanh: single precision ----------------------------------------------- */
 
-FA_K float fa32_tanh(float x) {
+FA_INLINE float fa32_tanh(float x) {
     /* (1 - E)/(1 + E), E = e^-2|x| = s (1 + p): 1 - E and 1 + E from the
      * exact pair, one corrected division */
     float a = fabsf(x);
@@ -239,67 +191,59 @@ FA_K float fa32_tanh(float x) {
 
 /* ---- the rest: lite -------------------------------------------------------- */
 
-/* e = e^-t, and r = 1/(1 + e) in *r, for t in [0, 700]: sigma(t) = r,
- * sigma(-t) = e r, sigma(t) sigma(-t) = e r^2 */
-FA_INLINE double fa_logistic_lite(double t, double *r) {
-    double e = fa_exp_lite(-t);
-    *r = 1.0 / (1.0 + e);
-    return e;
-}
-
 /* |x| clamped where e^-|x| no longer matters to a float32 result */
-FA_K double fa32_abs120(double x) { return fa_clamp(fabs(x), 0.0, 120.0); }
+FA_INLINE double fa32_abs120(double x) { return fa_clamp(fabs(x), 0.0, 120.0); }
 
-FA_K float fa32_sigmoid(float xf) {
+FA_INLINE float fa32_sigmoid(float xf) {
     double x = xf, r, e = fa_logistic_lite(fa32_abs120(x), &r);
     return (float)(x < 0.0 ? e * r : r);
 }
-FA_K float fa32_sigmoid_grad(float xf) {
+FA_INLINE float fa32_sigmoid_grad(float xf) {
     double r, e = fa_logistic_lite(fa32_abs120(xf), &r);
     return (float)(e * r * r);
 }
 
-FA_K float fa32_tanh_grad(float xf) {
+FA_INLINE float fa32_tanh_grad(float xf) {
     /* 4 E/(1 + E)^2, E = e^-2|x| */
     double r, e = fa_logistic_lite(2.0 * fa_clamp(fabs((double)xf), 0.0, 60.0), &r);
     return (float)(4.0 * e * r * r);
 }
 
-FA_K float fa32_silu(float xf) {
+FA_INLINE float fa32_silu(float xf) {
     double x = xf, a = fa32_abs120(x), r, e = fa_logistic_lite(a, &r);
     double xc = fa_clamp(x, -120.0, 0.0);    /* the x < 0 arm's x */
     return (float)(x < 0.0 ? xc * e * r : x * r);
 }
-FA_K float fa32_silu_grad(float xf) {
+FA_INLINE float fa32_silu_grad(float xf) {
     double x = xf, a = fa32_abs120(x), r, e = fa_logistic_lite(a, &r);
     double xp = fa_clamp(x, 0.0, 120.0);     /* x e is 0, not inf * 0, at inf */
     return (float)(x >= 0.0 ? r * (1.0 + xp * e * r) : e * r * (1.0 - a * r));
 }
 
-FA_K float fa32_log_sigmoid(float xf) {
+FA_INLINE float fa32_log_sigmoid(float xf) {
     double x = xf;
     double a = fa_clamp(fabs(x), 0.0, 700.0);
     double y = fa_minz(x) - fa_log1p_lite(fa_exp_lite(-a));
     return (float)(x > 1e30 ? 0.0 : y);      /* -0 below inf: -e^-x rounded */
 }
-FA_K float fa32_log_sigmoid_grad(float xf) {
+FA_INLINE float fa32_log_sigmoid_grad(float xf) {
     double x = xf, r, e = fa_logistic_lite(fa32_abs120(x), &r);
     return (float)(x > 0.0 ? e * r : r);
 }
 
-FA_K float fa32_softplus(float xf, double beta) {
+FA_INLINE float fa32_softplus(float xf, double beta) {
     double x = xf;
     double t = fa_clamp(fabs(beta * x), 0.0, 700.0);
     double lin = ((x > 0.0) == (beta > 0.0)) ? x : 0.0;
     return (float)(lin + fa_log1p_lite(fa_exp_lite(-t)) / beta);
 }
-FA_K float fa32_softplus_grad(float xf, double beta) {
+FA_INLINE float fa32_softplus_grad(float xf, double beta) {
     double x = xf;
     double r, e = fa_logistic_lite(fa_clamp(fabs(beta * x), 0.0, 700.0), &r);
     return (float)(((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r);
 }
 
-FA_K float fa32_mish(float xf) {
+FA_INLINE float fa32_mish(float xf) {
     double x = xf;
     double a = fa32_abs120(x), e = fa_exp_lite(-a);
     double xc = fa_clamp(x, -120.0, 0.0);
@@ -307,7 +251,7 @@ FA_K float fa32_mish(float xf) {
     double neg = xc * e * (e + 2.0) / (e * (e + 2.0) + 2.0);
     return (float)(x >= 0.0 ? pos : neg);
 }
-FA_K float fa32_mish_grad(float xf) {
+FA_INLINE float fa32_mish_grad(float xf) {
     double x = xf;
     double a = fa32_abs120(x), e = fa_exp_lite(-a);
     double xc = fa_clamp(x, -120.0, 0.0), xp = fa_clamp(x, 0.0, 120.0);
@@ -322,30 +266,30 @@ FA_K float fa32_mish_grad(float xf) {
  * r = 1/(1 + e), and D = |x| T'(|x|):
  *   f  = x r (x >= 0),  x e r (x < 0);
  *   f' = r (1 + D e r) (x >= 0),  e r^2 (1 + e - D) (x < 0). */
-FA_K float fa32_glu(double x, double t) {
+FA_INLINE float fa32_glu(double x, double t) {
     double r, e = fa_logistic_lite(t, &r);
     double xc = fa_clamp(x, -1e4, 0.0);
     return (float)(x >= 0.0 ? x * r : xc * e * r);
 }
-FA_K float fa32_glu_grad(double x, double t, double D) {
+FA_INLINE float fa32_glu_grad(double x, double t, double D) {
     double r, e = fa_logistic_lite(t, &r);
     return (float)(x >= 0.0 ? r * (1.0 + D * e * r) : e * r * r * (1.0 + e - D));
 }
 
-FA_K float fa32_gelu_sigmoid(float xf) {
+FA_INLINE float fa32_gelu_sigmoid(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 200.0);
     return fa32_glu(x, FA_QG_HI * a);
 }
-FA_K float fa32_gelu_sigmoid_grad(float xf) {
+FA_INLINE float fa32_gelu_sigmoid_grad(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 200.0);
     return fa32_glu_grad(x, FA_QG_HI * a, FA_QG_HI * a);
 }
 
-FA_K float fa32_gelu_tanh(float xf) {
+FA_INLINE float fa32_gelu_tanh(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 20.0);
     return fa32_glu(x, FA_GT_C_HI * a * (1.0 + FA_GT_K_HI * a * a));
 }
-FA_K float fa32_gelu_tanh_grad(float xf) {
+FA_INLINE float fa32_gelu_tanh_grad(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 20.0);
     double t = FA_GT_C_HI * a * (1.0 + FA_GT_K_HI * a * a);
     double D = FA_GT_C_HI * a * (1.0 + FA_GT_3K_HI * a * a);
@@ -353,14 +297,14 @@ FA_K float fa32_gelu_tanh_grad(float xf) {
 }
 
 /* exact GELU through the Mills ratio (fa_normal.h): phi(x) R(|x|) = Phi(-|x|) */
-FA_K float fa32_gelu(float xf) {
+FA_INLINE float fa32_gelu(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 15.0);  /* Phi(-15) |x| -> 0 */
     double ph = FA_INV_SQRT_2PI * fa_exp_lite(-0.5 * (a * a));   /* a^2 exact */
     double R = fa_mills_lite(a);
     double xc = fa_clamp(x, -15.0, 0.0);
     return (float)(x >= 0.0 ? x * (1.0 - ph * R) : ph * (xc * R));
 }
-FA_K float fa32_gelu_grad(float xf) {
+FA_INLINE float fa32_gelu_grad(float xf) {
     double x = xf, a = fa_clamp(fabs(x), 0.0, 15.0);
     double ph = FA_INV_SQRT_2PI * fa_exp_lite(-0.5 * (a * a));
     double R = fa_mills_lite(a);

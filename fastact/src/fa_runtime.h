@@ -1,8 +1,18 @@
 /*
- * fa_runtime.h -- what the generated Cython loops need from C: OpenMP queries
- * that also compile without OpenMP, the driver that splits a loop over
- * threads (fa_drive) and backs off when its workers are kept waiting,
- * floating-point flag hand-over from worker threads, and streaming stores.
+ * fa_runtime.h -- what the generated ufunc modules need from C besides the
+ * kernels (declared in fastact/_ufuncs_runtime.pxi):
+ *  - OpenMP queries that also compile without OpenMP, and the thread counts:
+ *    per Python thread (thread-local), process-wide and serial after fork
+ *    (read and written atomically);
+ *  - the floating-point flags a run leaves, audited against the data and
+ *    handed over from the worker threads (fa_fe_audit);
+ *  - streaming stores for outputs larger than the caches (fa_nt_*);
+ *  - the driver every loop runs through (fa_drive), which splits a call over
+ *    threads and backs off when its workers are kept waiting, and the thread
+ *    count of a call (fa_threads_for);
+ *  - the loops registered for ml_dtypes' types (fa_ext_register, over
+ *    fa_ext.h);
+ *  - the floating-point control register, read for the tests (fa_fp_control).
  */
 #ifndef FA_RUNTIME_H
 #define FA_RUNTIME_H
@@ -12,6 +22,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <numpy/npy_common.h>
+#include "fa_port.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -26,11 +37,7 @@ static int fa_openmp_enabled(void) {
 
 /* The count set by `with fastact.threads(n):` is per Python thread (each
  * block sees its own), on top of the process-wide set_num_threads(). */
-#if defined(_MSC_VER)
-static __declspec(thread) int fa_tl_threads = 0;
-#else
-static _Thread_local int fa_tl_threads = 0;
-#endif
+static FA_THREAD_LOCAL int fa_tl_threads = 0;
 static inline int fa_get_tl_threads(void) { return fa_tl_threads; }
 static inline void fa_set_tl_threads(int n) { fa_tl_threads = n; }
 
