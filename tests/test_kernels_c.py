@@ -210,3 +210,34 @@ def test_kernels_compiled_again_give_the_ufuncs_values(program, level, opt):
                        f"({(~same).sum()} of {same.size} differ)")
     assert pos == len(raw)
     assert not bad, f"{level} {opt}:\n" + "\n".join(bad)
+
+
+#: every header, in the order the generated modules include them
+HEADERS = ("fa_port.h", "fa_eft.h", "fa_math.h", "fa_math32.h", "fa_half.h", "fa_kernels.h",
+           "fa_kernels32.h", "fa_kernels32v.h", "fa_runtime.h")
+
+#: (compiler, target flags): GCC and Clang at each x86 level, and GCC for aarch64
+_WARNING_BUILDS = [(cc, lv) for cc in ("gcc", "clang")
+                   for lv in ([], ["-march=x86-64-v3"], ["-march=x86-64-v4"])] \
+    + [("aarch64-linux-gnu-gcc", [])]
+
+
+@pytest.mark.parametrize("cc, target", _WARNING_BUILDS,
+                         ids=[f"{cc}{''.join(t)}" for cc, t in _WARNING_BUILDS])
+@pytest.mark.parametrize("openmp", [True, False], ids=["openmp", "serial"])
+def test_headers_compile_without_warnings(tmp_path, cc, target, openmp):
+    """Every header compiles with -Wall -Wextra -Werror under GCC and Clang,
+    with and without OpenMP, and for ARM64 (the project's flags after them,
+    as in the build, which silence only unused static functions)."""
+    import sysconfig
+    if not shutil.which(cc):
+        pytest.skip(f"no {cc}")
+    src = tmp_path / "headers.c"
+    src.write_text("#include <Python.h>\n"
+                   + "".join(f'#include "{h}"\n' for h in HEADERS)
+                   + "int fa_headers_used(void) { return (int)fa_par_used; }\n")
+    cmd = [cc, "-c", "-Wall", "-Wextra", "-Werror", *_codegen.BASE_FLAGS, *target,
+           *(["-fopenmp"] if openmp else []), f"-I{SRC}", f"-I{np.get_include()}",
+           f"-I{sysconfig.get_paths()['include']}", str(src), "-o", str(tmp_path / "h.o")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]

@@ -206,7 +206,7 @@ FA_INLINE double fa_softplus(double x, double beta) {
 FA_INLINE double fa_softplus_grad(double x, double beta) {
     double lo, t = fa_softplus_arg(x, beta, &lo);
     double e = fa_expn_mul_lo(t, lo, 1.0), r = 1.0 / (1.0 + e);
-    return ((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r;   /* sigma(bx) */
+    return (((x > 0.0) == (beta > 0.0)) | (x == 0.0)) ? r : e * r;   /* sigma(bx) */
 }
 
 /* ---- gated linear units ------------------------------------------------- */

@@ -240,7 +240,7 @@ FA_INLINE float fa32_softplus(float xf, double beta) {
 FA_INLINE float fa32_softplus_grad(float xf, double beta) {
     double x = xf;
     double r, e = fa_logistic_lite(fa_clamp(fabs(beta * x), 0.0, 700.0), &r);
-    return (float)(((x > 0.0) == (beta > 0.0)) | (x == 0.0) ? r : e * r);
+    return (float)((((x > 0.0) == (beta > 0.0)) | (x == 0.0)) ? r : e * r);
 }
 
 FA_INLINE float fa32_mish(float xf) {
