@@ -198,7 +198,11 @@ def extensions():
         _codegen.write(level)
         exts.append(Extension(f"fastact._ufuncs_{level}", [f"fastact/_ufuncs_{level}.pyx"],
                               extra_compile_args=SIMD_LEVELS[level], **common))
-    return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True)
+    # one process a module (the generated ones take about 6 s each), where
+    # multiprocessing forks: with spawn the children would run setup.py again
+    procs = min(len(exts), os.cpu_count() or 1) if sys.platform.startswith("linux") else 0
+    return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True,
+                     nthreads=procs)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
