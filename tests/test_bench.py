@@ -5,6 +5,7 @@ import pytest
 
 import fastact
 from fastact.tools import bench, peers
+from helpers import call
 
 ACTS = list(fastact.ACTIVATIONS.values())
 
@@ -210,15 +211,13 @@ def test_peer_computes_the_same_function(peer_name, kind, act):
     params = act.typical_params
     got = peer.values(act, kind, x, g, params)
     assert got is not None
-    want = {"forward": lambda: act.forward(x, **params),
-            "grad": lambda: act.grad(x, **params),
-            "backward": lambda: act.backward(g, x, **params)}[kind]()
+    want = call(act, kind, x, g, **params)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
     if peer_name == "torch":
         # the out= call the bench compares with, forward buffers included
-        call, context = peer.compared_call(act, kind, x, g, params)
+        compared, context = peer.compared_call(act, kind, x, g, params)
         with context():
-            np.testing.assert_allclose(np.asarray(call().detach()), want,
+            np.testing.assert_allclose(np.asarray(compared().detach()), want,
                                        rtol=1e-6, atol=1e-12)
     t = peer.time_call(act, kind, x, g, params, bench.best_time, 0.002, 2)
     assert t["fresh"] > 0 and (t["out"] is None or t["out"] > 0)

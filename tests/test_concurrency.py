@@ -6,9 +6,6 @@ with a timeout, so a hang fails the test instead of hanging pytest.
 """
 
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -16,28 +13,11 @@ import numpy as np
 import pytest
 
 import fastact
+from helpers import run_code, run_python
 
 # above both threading thresholds (fastact._codegen.THRESHOLD_*)
 N_BIG = 2**18 + 123
 PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
-
-
-def _pkg_env(**extra):
-    """Environment for a child Python that imports the same fastact as we do."""
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env.pop("FASTACT_NUM_THREADS", None)
-    env.pop("OMP_NUM_THREADS", None)
-    env.update(extra)
-    return env
-
-
-def _run_script(code, timeout=120, **env):
-    """Run `code` in a fresh interpreter outside the source tree."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          env=_pkg_env(**env), capture_output=True, text=True,
-                          timeout=timeout, cwd=os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------- Python threads
@@ -193,22 +173,6 @@ def test_threads_context_in_two_python_threads_restores_the_original():
 
 # ---------------------------------------------------------------- threadpoolctl
 
-@pytest.fixture
-def follow_openmp():
-    """Make fastact follow OpenMP's setting (no count of its own), as at import
-    without FASTACT_NUM_THREADS; restored afterwards."""
-    from fastact import _ufuncs
-
-    if not hasattr(_ufuncs, "_get_requested"):
-        pytest.skip("no private hook to reset fastact's own thread count")
-    old = _ufuncs._get_requested()
-    _ufuncs._set_requested(0)
-    try:
-        yield
-    finally:
-        _ufuncs._set_requested(old)
-
-
 def test_threadpoolctl_limits_fastact(follow_openmp):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     if not PARALLEL:
@@ -233,7 +197,7 @@ def test_threadpoolctl_lists_fastacts_openmp_runtime():
     pytest.importorskip("threadpoolctl")
     if not fastact.openmp_enabled():
         pytest.skip("serial build: no OpenMP runtime")
-    r = _run_script("""
+    r = run_code("""
         import json, numpy, scipy.special, threadpoolctl
         before = {i["filepath"] for i in threadpoolctl.threadpool_info()
                   if i["user_api"] == "openmp"}
@@ -298,7 +262,7 @@ def _field(out, tag):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_fork_after_parallel_region_child_finishes():
     t0 = time.perf_counter()
-    r = _run_script(FORK_SCRIPT, timeout=60)
+    r = run_code(FORK_SCRIPT, timeout=60)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stdout + r.stderr
     dt, ok, child_threads = _field(r.stdout, "CHILD")
@@ -318,7 +282,7 @@ def test_fork_from_a_single_threaded_process_keeps_threads():
     # OpenBLAS is kept from starting its own threads at NumPy's import
     if not PARALLEL:
         pytest.skip("serial build or one core")
-    r = _run_script("""
+    r = run_code("""
         import os, numpy as np, fastact
         fastact.set_num_threads(2)
         fastact.gelu(np.ones(100))     # serial: below the threshold
@@ -329,7 +293,7 @@ def test_fork_from_a_single_threaded_process_keeps_threads():
             os.write(1, f"CHILD {fastact.get_num_threads()} {ok}\\n".encode())
             os._exit(0)
         os.waitpid(pid, 0)
-    """, timeout=60, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="2")
+    """, timeout=60, setenv={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"})
     assert r.returncode == 0, r.stderr
     assert _field(r.stdout, "CHILD") == ["2", "True"]
 
@@ -379,8 +343,7 @@ def test_multiprocessing_pool(method, tmp_path):
     script = tmp_path / "pool_script.py"
     script.write_text(POOL_SCRIPT)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, str(script), method], env=_pkg_env(),
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    r = run_python(script, method, cwd=tmp_path)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stdout + r.stderr
     ok, child_max, pool_total, _, child_threads, not_parent = _field(r.stdout, "POOL")
@@ -435,7 +398,7 @@ def test_fork_after_another_librarys_openmp_region():
 
     if not ctypes.util.find_library("gomp"):
         pytest.skip("fastact's OpenMP runtime here is not libgomp")
-    r = _run_script(FORK_OTHER_OPENMP_SCRIPT, timeout=90)
+    r = run_code(FORK_OTHER_OPENMP_SCRIPT, timeout=90)
     print("\n" + r.stdout.strip())
     assert r.returncode == 0, r.stdout + r.stderr
     assert _field(r.stdout, "CHILD")[1] == "True"

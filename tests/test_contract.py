@@ -6,7 +6,7 @@ import pytest
 
 import fastact
 from fastact import ACTIVATIONS
-from conftest import call, param_sets
+from helpers import call, param_sets
 
 RNG = np.random.default_rng(42)
 BASE = (RNG.standard_normal((6, 7)) * 3).astype(np.float64)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import subprocess_env
+from helpers import run_code
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "fastact", "src")
@@ -118,9 +118,8 @@ def test_every_simd_level_imports_and_agrees(tmp_path):
     results = {}
     for lv in levels:
         out = tmp_path / f"{lv}.npy"
-        subprocess.run([sys.executable, "-c", _LEVEL_SCRIPT, str(out)], check=True,
-                       cwd=str(tmp_path), timeout=300,
-                       env=subprocess_env(FASTACT_SIMD=lv))
+        run_code(_LEVEL_SCRIPT, out, cwd=tmp_path, timeout=300, check=True,
+                 setenv={"FASTACT_SIMD": lv})
         level, res = np.load(out, allow_pickle=True)
         assert level == lv
         results[lv] = res
@@ -141,9 +140,7 @@ def test_every_simd_level_imports_and_agrees(tmp_path):
                 diff = np.abs(a.astype(np.float64) - b.astype(np.float64)) / ulp
             assert diff.max() <= 2 * BOUNDS[dt.name], (lv, key, float(diff.max()))
     # a level that does not exist is a clear import error, not a crash
-    r = subprocess.run([sys.executable, "-c", "import fastact"], cwd=str(tmp_path),
-                       env=subprocess_env(FASTACT_SIMD="sse9"), capture_output=True,
-                       text=True, timeout=120)
+    r = run_code("import fastact", cwd=tmp_path, setenv={"FASTACT_SIMD": "sse9"})
     assert r.returncode != 0 and "FASTACT_SIMD='sse9'" in r.stderr
 
 

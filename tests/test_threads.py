@@ -1,15 +1,12 @@
 """Thread control, and the serial and threaded paths giving identical bytes."""
 
 import os
-import subprocess
-import tempfile
-import sys
 
 import numpy as np
 import pytest
 
 import fastact
-from conftest import call, subprocess_env
+from helpers import call, run_code
 
 from fastact._codegen import THRESHOLD_CHEAP, THRESHOLD_TRANSCENDENTAL
 
@@ -72,20 +69,15 @@ def test_invalid_counts(bad):
             pass
 
 
-def _run(code, **env):
-    full = subprocess_env(**env)
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                          text=True, timeout=120, cwd=tempfile.gettempdir())
-
-
 def test_environment_variables():
     if not fastact.openmp_enabled():
         pytest.skip("serial build")
-    r = _run("import fastact; print(fastact.get_num_threads())", FASTACT_NUM_THREADS="1")
+    code = "import fastact; print(fastact.get_num_threads())"
+    r = run_code(code, setenv={"FASTACT_NUM_THREADS": "1"})
     assert r.stdout.strip() == "1", r.stderr
-    r = _run("import fastact; print(fastact.get_num_threads())", OMP_NUM_THREADS="1")
+    r = run_code(code, setenv={"OMP_NUM_THREADS": "1"})
     assert r.stdout.strip() == "1", r.stderr
-    r = _run("import fastact", FASTACT_NUM_THREADS="zero")
+    r = run_code("import fastact", setenv={"FASTACT_NUM_THREADS": "zero"})
     assert r.returncode != 0 and "FASTACT_NUM_THREADS" in r.stderr
 
 
@@ -239,12 +231,7 @@ def test_wait_policy_set_for_fastacts_runtime_only(env, expect):
             "from fastact import _ufuncs\n"
             "print(_ufuncs.WAIT_POLICY)\n"
             "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))\n")
-    e = subprocess_env()
-    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
-        e.pop(k, None)
-    e.update(env)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    r = run_code(code, setenv={"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None, **env})
     assert r.returncode == 0, r.stderr
     policy, seen = r.stdout.strip().splitlines()
     assert policy == expect
@@ -258,11 +245,7 @@ def test_wait_policy_left_alone_when_libgomp_is_already_loaded():
             "ctypes.CDLL('libgomp.so.1')\n"
             "from fastact import _ufuncs\n"
             "print(_ufuncs.WAIT_POLICY)\n")
-    e = subprocess_env()
-    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
-        e.pop(k, None)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    r = run_code(code, setenv={"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None})
     if r.returncode != 0 and "libgomp" in r.stderr:
         pytest.skip("no libgomp.so.1 to load by name (not a GNU OpenMP build)")
     assert r.returncode == 0, r.stderr
