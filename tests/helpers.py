@@ -24,6 +24,9 @@ DTYPES = (np.float16, np.float32, np.float64)
 KINDS = ("forward", "grad", "backward")
 NAMES = tuple(ACTIVATIONS)
 
+#: calls can run on more than one thread here (an OpenMP build, cores to spare)
+PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
+
 #: |y - r| in ULP of the dtype at r rounded to it (shared with `verify`)
 ulp_error = fastact.tools.verify.ulp_error
 

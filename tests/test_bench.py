@@ -144,6 +144,24 @@ def test_roofline_is_at_least_as_fast_as_numpy_copy():
     assert min(ratios) <= 1.5, ratios
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["stores", "streaming"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("n", [7, 1 << 18])   # serial and threaded loops
+def test_roofline_loops_copy_and_add(dtype, n, stream, stream_threshold):
+    """The loops the roofline is timed with (fastact's own copy and add,
+    serial and threaded, with ordinary or streaming stores) compute them."""
+    u = fastact._ufuncs
+    stream_threshold(0 if stream else None)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    out = np.empty(n + 1, dtype=dtype)[1:]      # off the 16-byte alignment
+    u._stream_copy(x, out=out)
+    assert np.array_equal(out, x)
+    u._stream_add(g, x, out=out)
+    assert np.array_equal(out, np.add(g, x))
+
+
 def test_unknown_names_are_errors():
     with pytest.raises(SystemExit, match="unknown peer"):
         peers.make(["matlab"], 1)

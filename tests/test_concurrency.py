@@ -1,5 +1,6 @@
-"""fastact under concurrency: Python threads, threadpoolctl, fork and
-multiprocessing.
+"""fastact under concurrency: Python threads calling it at once, fork and
+multiprocessing.  (Thread control, threadpoolctl's included, is
+test_threads.py's.)
 
 Everything that could hang (fork after OpenMP was used) runs in a subprocess
 with a timeout, so a hang fails the test instead of hanging pytest.
@@ -13,11 +14,10 @@ import numpy as np
 import pytest
 
 import fastact
-from helpers import run_code, run_python
+from helpers import PARALLEL, run_code, run_python
 
 # above both threading thresholds (fastact._codegen.THRESHOLD_*)
 N_BIG = 2**18 + 123
-PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
 
 
 # ---------------------------------------------------------------- Python threads
@@ -132,92 +132,6 @@ def test_threads_one_and_two_identical():
         with fastact.threads(2):
             two = fn(np.empty_like(like))
         assert one.tobytes() == two.tobytes(), name
-
-
-def test_threads_context_is_restored_after_exception():
-    before = fastact.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with fastact.threads(1):
-            raise RuntimeError
-    assert fastact.get_num_threads() == before
-
-
-def test_threads_context_in_two_python_threads_restores_the_original():
-    fastact.set_num_threads(2)
-    try:
-        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
-        seen = {}
-
-        def a():
-            with fastact.threads(1):
-                a_in.set()
-                b_in.wait(10)
-                seen["a"] = fastact.get_num_threads()
-            a_out.set()
-
-        def b():
-            a_in.wait(10)
-            with fastact.threads(2):
-                b_in.set()
-                a_out.wait(10)
-
-        ta, tb = threading.Thread(target=a), threading.Thread(target=b)
-        ta.start(), tb.start()
-        ta.join(30), tb.join(30)
-        # the count set before both blocks (a serial build always reports 1)
-        assert fastact.get_num_threads() == (2 if fastact.openmp_enabled() else 1)
-        assert seen["a"] == 1                  # and each block saw its own count
-    finally:
-        fastact.set_num_threads(2)
-
-
-# ---------------------------------------------------------------- threadpoolctl
-
-def test_threadpoolctl_limits_fastact(follow_openmp):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if not PARALLEL:
-        pytest.skip("serial build or one core")
-    outside = fastact.get_num_threads()
-    assert outside > 1
-    x = np.random.default_rng(1).standard_normal(N_BIG)
-    want = fastact.gelu(x)
-    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
-        assert fastact.get_num_threads() == 1
-        assert fastact.gelu(x).tobytes() == want.tobytes()
-        # fastact's own setting wins over threadpoolctl (documented)
-        with fastact.threads(2):
-            assert fastact.get_num_threads() == 2
-        assert fastact.get_num_threads() == 1
-    assert fastact.get_num_threads() == outside
-    with threadpoolctl.threadpool_limits(limits={"openmp": 2}):
-        assert fastact.get_num_threads() == 2
-
-
-def test_threadpoolctl_lists_fastacts_openmp_runtime():
-    pytest.importorskip("threadpoolctl")
-    if not fastact.openmp_enabled():
-        pytest.skip("serial build: no OpenMP runtime")
-    r = run_code("""
-        import json, numpy, scipy.special, threadpoolctl
-        before = {i["filepath"] for i in threadpoolctl.threadpool_info()
-                  if i["user_api"] == "openmp"}
-        import fastact
-        x = numpy.ones(2**18); fastact.gelu(x)
-        after = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
-        new = [i for i in after if i["filepath"] not in before]
-        with threadpoolctl.threadpool_limits(1, user_api="openmp"):
-            inside = fastact.get_num_threads()
-        print(json.dumps({"new": new, "inside": inside,
-                          "outside": fastact.get_num_threads()}))
-    """)
-    assert r.returncode == 0, r.stderr
-    import json
-
-    info = json.loads(r.stdout.strip().splitlines()[-1])
-    assert info["new"], "importing fastact loaded no OpenMP runtime threadpoolctl sees"
-    assert info["new"][0]["internal_api"] in ("openmp", "libgomp", "libomp", "libiomp")
-    assert info["inside"] == 1
-    assert info["outside"] == min(os.cpu_count() or 1, info["new"][0]["num_threads"])
 
 
 # ---------------------------------------------------------------- fork

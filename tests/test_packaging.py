@@ -1,10 +1,12 @@
 """Packaging: the committed tree builds an sdist, the sdist builds a wheel in a
 clean virtual environment, and the installed wheel works from outside the
 source tree -- with OpenMP, and with ``FASTACT_NO_OPENMP=1`` (serial build,
-identical results).
+identical results); and the wheels CI builds cover the free-threaded
+interpreter.
 
-These build the extension from scratch (minutes): all are ``slow``.  They need
-git, a C compiler and access to the package index that pip is configured with.
+The builds compile the extension from scratch (minutes): those tests are
+``slow``.  They need git, a C compiler and access to the package index that
+pip is configured with.
 """
 
 import glob
@@ -16,8 +18,6 @@ import sys
 import pytest
 
 from helpers import run
-
-pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -149,6 +149,7 @@ def serial_wheel(workdir, sdist):
     return _wheel_venv(workdir, sdist[0], "serial", FASTACT_NO_OPENMP="1")
 
 
+@pytest.mark.slow
 def test_sdist_wheel_installs_and_runs_outside_the_tree(workdir, openmp_wheel):
     import zipfile
 
@@ -168,6 +169,7 @@ def test_sdist_wheel_installs_and_runs_outside_the_tree(workdir, openmp_wheel):
         assert info["openmp"] is True
 
 
+@pytest.mark.slow
 def test_serial_build_identical_results(workdir, openmp_wheel, serial_wheel):
     import numpy as np
 
@@ -190,6 +192,7 @@ def test_serial_build_identical_results(workdir, openmp_wheel, serial_wheel):
           f"(OpenMP threads there: {info_o['threads']})")
 
 
+@pytest.mark.slow
 def test_project_tests_pass_against_installed_wheel(workdir, sdist, openmp_wheel):
     """The project's own default test selection, importing the installed wheel
     (conftest drops the unbuilt source root from sys.path)."""
@@ -218,3 +221,16 @@ def test_project_tests_pass_against_installed_wheel(workdir, sdist, openmp_wheel
             cwd=src, env=env, timeout=LONG, check=True)
     print(f"\nproject tests against the wheel: {r.stdout.strip().splitlines()[-1]} "
           f"({r.seconds:.0f}s)")
+
+
+def test_wheel_configuration_builds_the_free_threaded_interpreter():
+    """cibuildwheel's targets (pyproject.toml) include a free-threaded CPython
+    beside the GIL builds (the modules declare that they run without the GIL:
+    test_generated.py)."""
+    tomllib = pytest.importorskip("tomllib")
+    path = os.path.join(ROOT, "pyproject.toml")
+    if not os.path.exists(path):
+        pytest.skip("run from an installed package without its pyproject.toml")
+    with open(path, "rb") as f:
+        build = tomllib.load(f)["tool"]["cibuildwheel"]["build"]
+    assert "cp314t-*" in build and "cp314-*" in build and "cp310-*" in build

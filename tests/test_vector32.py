@@ -4,7 +4,7 @@
 
 Their accuracy is the accuracy suite's (test_accuracy.py, every SIMD level
 in CI) and the exhaustive sweep's; the agreement between levels is
-test_generated.py's."""
+test_cpu.py's."""
 
 import numpy as np
 import pytest
