@@ -125,15 +125,6 @@ def test_thread_settings_changed_while_other_threads_compute():
     assert not errors, errors
 
 
-def test_threads_one_and_two_identical():
-    for name, fn, like in _calls():
-        with fastact.threads(1):
-            one = fn(np.empty_like(like))
-        with fastact.threads(2):
-            two = fn(np.empty_like(like))
-        assert one.tobytes() == two.tobytes(), name
-
-
 # ---------------------------------------------------------------- fork
 
 FORK_SCRIPT = """

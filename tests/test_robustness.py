@@ -219,17 +219,21 @@ BAD_IDS = ["complex128", "complex64", "object", "str", "bytes", "datetime",
            "timedelta", "None", "pystr", "list_with_None"]
 
 
+@pytest.mark.parametrize("with_out", [False, True], ids=["no_out", "out"])
 @pytest.mark.parametrize("bad,label", BAD, ids=BAD_IDS)
 @pytest.mark.parametrize("fname,act,kind", all_callables(),
                          ids=[c[0] for c in all_callables()])
-def test_bad_dtype_type_error(fname, act, kind, bad, label):
+def test_bad_dtype_type_error(fname, act, kind, bad, label, with_out):
+    """An input of a type no loop takes is a TypeError naming the public
+    function and the type, with or without out= (then left as it was)."""
     out = np.full(1, 7.0)
+    kw = {"out": out} if with_out else {}
     with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*{re.escape(label)}"):
-        call(act, kind, bad, np.ones(np.shape(bad)), out=out)
-    assert out[0] == 7.0  # nothing written
+        call(act, kind, bad, np.ones(np.shape(bad)), **kw)
     if kind == "backward":  # a bad grad_output is named as well
         with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*{re.escape(label)}"):
-            public(act, kind)(bad, np.ones(1), **act.typical_params)
+            public(act, kind)(bad, np.ones(1), **act.typical_params, **kw)
+    assert out[0] == 7.0  # nothing written
 
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.params])
@@ -263,26 +267,30 @@ def _broadcast_error(*shapes):
 @pytest.mark.parametrize("fname,act,kind", all_callables(),
                          ids=[c[0] for c in all_callables()])
 def test_wrong_shape_out_and_read_only_out(fname, act, kind):
+    """An out= of the wrong shape, read-only, or of a type the result does not
+    cast to is NumPy's own error, and nothing is written: with the parameters
+    given, and without them (the ufunc with the defaults built in)."""
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     x0 = x.copy()
-    # wrong-shaped out: NumPy's own ValueError, nothing written
-    out = np.full((4, 3), 7.0)
-    # (NumPy lists every operand's shape: "... with shapes (3,4) (4,3)", with
-    # () for a scalar parameter; np.sin(x, out=out) gives the same message)
-    with pytest.raises(ValueError, match=_broadcast_error((3, 4), (4, 3))):
-        call(act, kind, x, out=out)
-    assert (out == 7.0).all()
-    # a read-only out
-    ro = np.full((3, 4), 7.0)
-    ro.flags.writeable = False
-    with pytest.raises(ValueError, match="read-only"):
-        call(act, kind, x, out=ro)
-    assert (ro == 7.0).all()
-    # out of a lower-precision dtype than the result: casting error, untouched
-    o16 = np.full((3, 4), 7, np.int64)
-    with pytest.raises(TypeError):
-        call(act, kind, x, out=o16)
-    assert (o16 == 7).all()
+    for own_defaults in ((False, True) if act.has_defaults else (False,)):
+        # wrong-shaped out: NumPy's own ValueError, nothing written
+        out = np.full((4, 3), 7.0)
+        # (NumPy lists every operand's shape: "... with shapes (3,4) (4,3)", with
+        # () for a scalar parameter; np.sin(x, out=out) gives the same message)
+        with pytest.raises(ValueError, match=_broadcast_error((3, 4), (4, 3))):
+            call(act, kind, x, out=out, own_defaults=own_defaults)
+        assert (out == 7.0).all()
+        # a read-only out
+        ro = np.full((3, 4), 7.0)
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            call(act, kind, x, out=ro, own_defaults=own_defaults)
+        assert (ro == 7.0).all()
+        # out of a lower-precision dtype than the result: casting error, untouched
+        o16 = np.full((3, 4), 7, np.int64)
+        with pytest.raises(TypeError):
+            call(act, kind, x, out=o16, own_defaults=own_defaults)
+        assert (o16 == 7).all()
     if kind == "backward":  # grad_output that does not broadcast
         with pytest.raises(ValueError, match=_broadcast_error((3,), (3, 4))):
             call(act, kind, x, np.ones(3))
@@ -291,11 +299,15 @@ def test_wrong_shape_out_and_read_only_out(fname, act, kind):
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.params])
 def test_wrong_shape_parameter(name):
+    """A parameter array that does not broadcast against x is NumPy's
+    ValueError naming both shapes, with or without out= (left untouched)."""
     act = ACTIVATIONS[name]
     p = act.params[0].name
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     msg = _broadcast_error((3, 4), (3,))
     for kind in KINDS:
+        with pytest.raises(ValueError, match=msg):
+            call(act, kind, x, **{p: np.full(3, 0.5)})
         out = np.full((3, 4), 7.0)
         with pytest.raises(ValueError, match=msg):
             call(act, kind, x, out=out, **{p: np.full(3, 0.5)})
@@ -303,12 +315,18 @@ def test_wrong_shape_parameter(name):
 
 
 @pytest.mark.parametrize("name,pname", [("celu", "alpha"), ("softplus", "beta")])
-def test_undefined_parameter_leaves_out_untouched(name, pname):
+@pytest.mark.parametrize("zero", [0, 0.0, np.float32(0), np.array(0.0)])
+def test_scalar_parameter_that_makes_function_undefined(name, pname, zero):
+    """A scalar zero where the function divides by the parameter is a
+    ValueError naming the function and the parameter, in every kind, with or
+    without out= (left untouched)."""
     act = ACTIVATIONS[name]
     for kind in KINDS:
+        with pytest.raises(ValueError, match=f"{name}.*{pname}"):
+            call(act, kind, np.ones(5), **{pname: zero})
         out = np.full(5, 7.0)
-        with pytest.raises(ValueError, match=pname):
-            call(act, kind, np.ones(5), out=out, **{pname: 0.0})
+        with pytest.raises(ValueError, match=f"{name}.*{pname}"):
+            call(act, kind, np.ones(5), out=out, **{pname: zero})
         assert (out == 7.0).all()
 
 

@@ -41,18 +41,23 @@ def test_set_and_get_num_threads():
         fastact.set_num_threads(old)
 
 
-def test_threads_context_manager_restores():
+@pytest.mark.parametrize("leave", ["normally", "by_exception"])
+def test_threads_context_manager_restores(leave):
+    """threads(n) sets the count for its block and restores the one before
+    it however the block is left (an exception goes through)."""
     before = fastact.get_num_threads()
-    with fastact.threads(1) as n:
-        assert n == 1 and fastact.get_num_threads() == 1
-    assert fastact.get_num_threads() == before
 
+    def block():
+        with fastact.threads(1) as n:
+            assert n == 1 and fastact.get_num_threads() == 1
+            if leave == "by_exception":
+                raise RuntimeError
 
-def test_threads_context_is_restored_after_exception():
-    before = fastact.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with fastact.threads(1):
-            raise RuntimeError
+    if leave == "by_exception":
+        with pytest.raises(RuntimeError):
+            block()
+    else:
+        block()
     assert fastact.get_num_threads() == before
 
 
@@ -157,20 +162,41 @@ def test_threadpoolctl_lists_fastacts_openmp_runtime():
 
 @pytest.mark.parametrize("n", SIZES)
 def test_serial_and_threaded_paths_identical(act, kind, n, workers_always):
+    """One thread and two give the same bytes, the workers taking chunks, in
+    float64 and float32 and for a strided view (the same split); just above
+    both thresholds also in float16, into out=, with a scalar parameter other
+    than the default, and with an array of parameters (one value an
+    element)."""
     rng = np.random.default_rng(n)
     x = rng.standard_normal(n) * 5
     g = rng.standard_normal(n)
-    with fastact.threads(1):
-        one = call(act, kind, x, g)
-        one32 = call(act, kind, x.astype(np.float32), g.astype(np.float32))
+    dtypes, psets, with_out = (np.float64, np.float32), [], False
+    if n == THRESHOLD_CHEAP + 3:
+        dtypes, with_out = (np.float64, np.float32, np.float16), True
+        for p in act.params:
+            other = [s for s in p.samples if s != p.typical]
+            if other:
+                psets.append({p.name: other[0]})
+            psets.append({p.name: rng.choice([p.typical, *p.samples], n)})
+
+    def results(nthreads):
+        with fastact.threads(nthreads):
+            res = [call(act, kind, x.astype(dt), g.astype(dt)) for dt in dtypes]
+            res += [call(act, kind, x, g, **ps) for ps in psets]
+            if with_out:
+                out = np.full(n, 7.0)
+                assert call(act, kind, x, g, out=out) is out
+                res.append(out)
+        return res
+
+    one = results(1)
+    two = results(2)
     with fastact.threads(2):
-        two = call(act, kind, x, g)
-        two32 = call(act, kind, x.astype(np.float32), g.astype(np.float32))
-        # a strided view goes through the same split
         two_strided = call(act, kind, x[::-3], g[::-3])
-    np.testing.assert_array_equal(one, two)
-    np.testing.assert_array_equal(one32, two32)
-    np.testing.assert_array_equal(two_strided, one[::-3])
+    for a, b in zip(one, two, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(two_strided, one[0][::-3])
 
 
 def test_fp_flags_from_worker_threads_reach_numpy():
