@@ -1,5 +1,6 @@
 """Shared fixtures: everything is parametrized over the registry, so a new
-activation is tested without new test code."""
+activation is tested without new test code.  The shared functions (calling
+an activation, the reference, child processes) are in helpers.py."""
 
 import os
 import sys
@@ -16,62 +17,8 @@ if not any(f.startswith("_ufuncs") and f.endswith((".so", ".pyd"))
     sys.path[:] = [p for p in sys.path
                    if os.path.abspath(p or os.curdir) != _ROOT]
 
-import fastact  # noqa: E402
-import fastact.tools.verify  # noqa: E402
 from fastact import ACTIVATIONS  # noqa: E402
-
-DTYPES = (np.float16, np.float32, np.float64)
-KINDS = ("forward", "grad", "backward")
-NAMES = tuple(ACTIVATIONS)
-
-
-@pytest.fixture
-def workers_always():
-    """Parallel calls that never back off to one thread: the workers take
-    chunks whatever the machine is doing (the tests of the threaded path)."""
-    from fastact import _ufuncs
-
-    old = _ufuncs._set_adaptive(False)
-    try:
-        yield _ufuncs
-    finally:
-        _ufuncs._set_adaptive(old)
-
-
-def param_sets(act, include_samples=True):
-    """Parameter dicts to test an activation at: the defaults and samples."""
-    return act.param_sets(include_samples)
-
-
-def call(act, kind, x, g=None, **kw):
-    """Call forward/grad/backward with the activation's parameters."""
-    params = param_sets(act, include_samples=False)[0]
-    params.update({k: v for k, v in kw.items() if k in act.param_names})
-    rest = {k: v for k, v in kw.items() if k not in act.param_names}
-    f = getattr(act, kind)
-    if kind == "backward":
-        if g is None:
-            g = np.ones_like(x)
-        return f(g, x, **params, **rest)
-    return f(x, **params, **rest)
-
-
-def reference(act, kind, x, g=None, **params):
-    """The NumPy/SciPy reference in float64 for the same call."""
-    ref_f, ref_g = act.reference
-    p = param_sets(act, include_samples=False)[0]
-    p.update(params)
-    x64 = np.asarray(x, dtype=np.float64)
-    if kind == "forward":
-        return ref_f(x64, **p)
-    d = ref_g(x64, **p)
-    if kind == "grad":
-        return d
-    return np.asarray(g, dtype=np.float64) * d
-
-
-#: |y - r| in ULP of the dtype at r rounded to it (shared with `verify`)
-ulp_error = fastact.tools.verify.ulp_error
+from helpers import DTYPES, KINDS, NAMES  # noqa: E402
 
 
 @pytest.fixture(params=NAMES)
@@ -90,6 +37,35 @@ def kind(request):
 
 
 @pytest.fixture
+def workers_always():
+    """Parallel calls that never back off to one thread: the workers take
+    chunks whatever the machine is doing (the tests of the threaded path)."""
+    from fastact import _ufuncs
+
+    old = _ufuncs._set_adaptive(False)
+    try:
+        yield _ufuncs
+    finally:
+        _ufuncs._set_adaptive(old)
+
+
+@pytest.fixture
+def follow_openmp():
+    """Make fastact follow OpenMP's setting (no count of its own), as at import
+    without FASTACT_NUM_THREADS; restored afterwards."""
+    from fastact import _ufuncs
+
+    if not hasattr(_ufuncs, "_get_requested"):
+        pytest.skip("no private hook to reset fastact's own thread count")
+    old = _ufuncs._get_requested()
+    _ufuncs._set_requested(0)
+    try:
+        yield
+    finally:
+        _ufuncs._set_requested(old)
+
+
+@pytest.fixture
 def stream_threshold():
     """A setter of the streaming-store threshold for one test, restored after
     it: ``stream_threshold(0)`` sends every call down the streaming path,
@@ -105,13 +81,3 @@ def stream_threshold():
 
     yield set_threshold
     _ufuncs._set_stream_threshold(old)
-
-
-def subprocess_env(**extra):
-    """Environment for a child Python that must import the same fastact as the
-    tests (installed, or an in-place build), run from a neutral directory."""
-    import fastact as _fa
-    env = dict(os.environ, **extra)
-    where = os.path.dirname(os.path.dirname(os.path.abspath(_fa.__file__)))
-    env["PYTHONPATH"] = where + os.pathsep + env.get("PYTHONPATH", "")
-    return env

@@ -5,6 +5,7 @@ import pytest
 
 import fastact
 from fastact.tools import bench, peers
+from helpers import call
 
 ACTS = list(fastact.ACTIVATIONS.values())
 
@@ -143,6 +144,24 @@ def test_roofline_is_at_least_as_fast_as_numpy_copy():
     assert min(ratios) <= 1.5, ratios
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["stores", "streaming"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("n", [7, 1 << 18])   # serial and threaded loops
+def test_roofline_loops_copy_and_add(dtype, n, stream, stream_threshold):
+    """The loops the roofline is timed with (fastact's own copy and add,
+    serial and threaded, with ordinary or streaming stores) compute them."""
+    u = fastact._ufuncs
+    stream_threshold(0 if stream else None)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    out = np.empty(n + 1, dtype=dtype)[1:]      # off the 16-byte alignment
+    u._stream_copy(x, out=out)
+    assert np.array_equal(out, x)
+    u._stream_add(g, x, out=out)
+    assert np.array_equal(out, np.add(g, x))
+
+
 def test_unknown_names_are_errors():
     with pytest.raises(SystemExit, match="unknown peer"):
         peers.make(["matlab"], 1)
@@ -210,15 +229,13 @@ def test_peer_computes_the_same_function(peer_name, kind, act):
     params = act.typical_params
     got = peer.values(act, kind, x, g, params)
     assert got is not None
-    want = {"forward": lambda: act.forward(x, **params),
-            "grad": lambda: act.grad(x, **params),
-            "backward": lambda: act.backward(g, x, **params)}[kind]()
+    want = call(act, kind, x, g, **params)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
     if peer_name == "torch":
         # the out= call the bench compares with, forward buffers included
-        call, context = peer.compared_call(act, kind, x, g, params)
+        compared, context = peer.compared_call(act, kind, x, g, params)
         with context():
-            np.testing.assert_allclose(np.asarray(call().detach()), want,
+            np.testing.assert_allclose(np.asarray(compared().detach()), want,
                                        rtol=1e-6, atol=1e-12)
     t = peer.time_call(act, kind, x, g, params, bench.best_time, 0.002, 2)
     assert t["fresh"] > 0 and (t["out"] is None or t["out"] > 0)

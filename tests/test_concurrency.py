@@ -1,14 +1,12 @@
-"""fastact under concurrency: Python threads, threadpoolctl, fork and
-multiprocessing.
+"""fastact under concurrency: Python threads calling it at once, fork and
+multiprocessing.  (Thread control, threadpoolctl's included, is
+test_threads.py's.)
 
 Everything that could hang (fork after OpenMP was used) runs in a subprocess
 with a timeout, so a hang fails the test instead of hanging pytest.
 """
 
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -16,28 +14,10 @@ import numpy as np
 import pytest
 
 import fastact
+from helpers import PARALLEL, run_code, run_python
 
 # above both threading thresholds (fastact._codegen.THRESHOLD_*)
 N_BIG = 2**18 + 123
-PARALLEL = fastact.openmp_enabled() and (os.cpu_count() or 1) > 1
-
-
-def _pkg_env(**extra):
-    """Environment for a child Python that imports the same fastact as we do."""
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env.pop("FASTACT_NUM_THREADS", None)
-    env.pop("OMP_NUM_THREADS", None)
-    env.update(extra)
-    return env
-
-
-def _run_script(code, timeout=120, **env):
-    """Run `code` in a fresh interpreter outside the source tree."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          env=_pkg_env(**env), capture_output=True, text=True,
-                          timeout=timeout, cwd=os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------- Python threads
@@ -145,117 +125,6 @@ def test_thread_settings_changed_while_other_threads_compute():
     assert not errors, errors
 
 
-def test_threads_one_and_two_identical():
-    for name, fn, like in _calls():
-        with fastact.threads(1):
-            one = fn(np.empty_like(like))
-        with fastact.threads(2):
-            two = fn(np.empty_like(like))
-        assert one.tobytes() == two.tobytes(), name
-
-
-def test_threads_context_is_restored_after_exception():
-    before = fastact.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with fastact.threads(1):
-            raise RuntimeError
-    assert fastact.get_num_threads() == before
-
-
-def test_threads_context_in_two_python_threads_restores_the_original():
-    fastact.set_num_threads(2)
-    try:
-        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
-        seen = {}
-
-        def a():
-            with fastact.threads(1):
-                a_in.set()
-                b_in.wait(10)
-                seen["a"] = fastact.get_num_threads()
-            a_out.set()
-
-        def b():
-            a_in.wait(10)
-            with fastact.threads(2):
-                b_in.set()
-                a_out.wait(10)
-
-        ta, tb = threading.Thread(target=a), threading.Thread(target=b)
-        ta.start(), tb.start()
-        ta.join(30), tb.join(30)
-        # the count set before both blocks (a serial build always reports 1)
-        assert fastact.get_num_threads() == (2 if fastact.openmp_enabled() else 1)
-        assert seen["a"] == 1                  # and each block saw its own count
-    finally:
-        fastact.set_num_threads(2)
-
-
-# ---------------------------------------------------------------- threadpoolctl
-
-@pytest.fixture
-def follow_openmp():
-    """Make fastact follow OpenMP's setting (no count of its own), as at import
-    without FASTACT_NUM_THREADS; restored afterwards."""
-    from fastact import _ufuncs
-
-    if not hasattr(_ufuncs, "_get_requested"):
-        pytest.skip("no private hook to reset fastact's own thread count")
-    old = _ufuncs._get_requested()
-    _ufuncs._set_requested(0)
-    try:
-        yield
-    finally:
-        _ufuncs._set_requested(old)
-
-
-def test_threadpoolctl_limits_fastact(follow_openmp):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if not PARALLEL:
-        pytest.skip("serial build or one core")
-    outside = fastact.get_num_threads()
-    assert outside > 1
-    x = np.random.default_rng(1).standard_normal(N_BIG)
-    want = fastact.gelu(x)
-    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
-        assert fastact.get_num_threads() == 1
-        assert fastact.gelu(x).tobytes() == want.tobytes()
-        # fastact's own setting wins over threadpoolctl (documented)
-        with fastact.threads(2):
-            assert fastact.get_num_threads() == 2
-        assert fastact.get_num_threads() == 1
-    assert fastact.get_num_threads() == outside
-    with threadpoolctl.threadpool_limits(limits={"openmp": 2}):
-        assert fastact.get_num_threads() == 2
-
-
-def test_threadpoolctl_lists_fastacts_openmp_runtime():
-    pytest.importorskip("threadpoolctl")
-    if not fastact.openmp_enabled():
-        pytest.skip("serial build: no OpenMP runtime")
-    r = _run_script("""
-        import json, numpy, scipy.special, threadpoolctl
-        before = {i["filepath"] for i in threadpoolctl.threadpool_info()
-                  if i["user_api"] == "openmp"}
-        import fastact
-        x = numpy.ones(2**18); fastact.gelu(x)
-        after = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
-        new = [i for i in after if i["filepath"] not in before]
-        with threadpoolctl.threadpool_limits(1, user_api="openmp"):
-            inside = fastact.get_num_threads()
-        print(json.dumps({"new": new, "inside": inside,
-                          "outside": fastact.get_num_threads()}))
-    """)
-    assert r.returncode == 0, r.stderr
-    import json
-
-    info = json.loads(r.stdout.strip().splitlines()[-1])
-    assert info["new"], "importing fastact loaded no OpenMP runtime threadpoolctl sees"
-    assert info["new"][0]["internal_api"] in ("openmp", "libgomp", "libomp", "libiomp")
-    assert info["inside"] == 1
-    assert info["outside"] == min(os.cpu_count() or 1, info["new"][0]["num_threads"])
-
-
 # ---------------------------------------------------------------- fork
 
 FORK_SCRIPT = """
@@ -298,7 +167,7 @@ def _field(out, tag):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_fork_after_parallel_region_child_finishes():
     t0 = time.perf_counter()
-    r = _run_script(FORK_SCRIPT, timeout=60)
+    r = run_code(FORK_SCRIPT, timeout=60)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stdout + r.stderr
     dt, ok, child_threads = _field(r.stdout, "CHILD")
@@ -318,7 +187,7 @@ def test_fork_from_a_single_threaded_process_keeps_threads():
     # OpenBLAS is kept from starting its own threads at NumPy's import
     if not PARALLEL:
         pytest.skip("serial build or one core")
-    r = _run_script("""
+    r = run_code("""
         import os, numpy as np, fastact
         fastact.set_num_threads(2)
         fastact.gelu(np.ones(100))     # serial: below the threshold
@@ -329,7 +198,7 @@ def test_fork_from_a_single_threaded_process_keeps_threads():
             os.write(1, f"CHILD {fastact.get_num_threads()} {ok}\\n".encode())
             os._exit(0)
         os.waitpid(pid, 0)
-    """, timeout=60, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="2")
+    """, timeout=60, setenv={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"})
     assert r.returncode == 0, r.stderr
     assert _field(r.stdout, "CHILD") == ["2", "True"]
 
@@ -379,8 +248,7 @@ def test_multiprocessing_pool(method, tmp_path):
     script = tmp_path / "pool_script.py"
     script.write_text(POOL_SCRIPT)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, str(script), method], env=_pkg_env(),
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    r = run_python(script, method, cwd=tmp_path)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stdout + r.stderr
     ok, child_max, pool_total, _, child_threads, not_parent = _field(r.stdout, "POOL")
@@ -435,7 +303,7 @@ def test_fork_after_another_librarys_openmp_region():
 
     if not ctypes.util.find_library("gomp"):
         pytest.skip("fastact's OpenMP runtime here is not libgomp")
-    r = _run_script(FORK_OTHER_OPENMP_SCRIPT, timeout=90)
+    r = run_code(FORK_OTHER_OPENMP_SCRIPT, timeout=90)
     print("\n" + r.stdout.strip())
     assert r.returncode == 0, r.stdout + r.stderr
     assert _field(r.stdout, "CHILD")[1] == "True"

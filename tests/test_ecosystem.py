@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import fastact
+from helpers import run_python
 
 RNG = np.random.default_rng(20240611)
 X = RNG.standard_normal(64) * 3
@@ -350,19 +351,11 @@ def test_distributed_local_cluster_identical_bytes():
 
 def test_dask_pipeline_example_runs():
     pytest.importorskip("distributed")
-    import subprocess
-    import sys
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     script = os.path.join(root, "examples", "dask_pipeline.py")
-    env = dict(os.environ)
-    # the script must import the same fastact as this test process
-    pkg_parent = os.path.dirname(os.path.dirname(fastact.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, script, "--rows", "40000", "--chunk-rows", "10000"],
-                       capture_output=True, text=True, timeout=300, env=env,
-                       cwd=os.path.dirname(script))
-    print(f"\nexamples/dask_pipeline.py: {time.perf_counter() - t0:.1f}s")
+    # the script imports the same fastact as this test process
+    r = run_python(script, "--rows", "40000", "--chunk-rows", "10000", timeout=300,
+                   cwd=os.path.dirname(script))
+    print(f"\nexamples/dask_pipeline.py: {r.seconds:.1f}s")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "loss =" in r.stdout and "fastact threads" in r.stdout

@@ -1,23 +1,23 @@
 """Packaging: the committed tree builds an sdist, the sdist builds a wheel in a
 clean virtual environment, and the installed wheel works from outside the
 source tree -- with OpenMP, and with ``FASTACT_NO_OPENMP=1`` (serial build,
-identical results).
+identical results); and the wheels CI builds cover the free-threaded
+interpreter.
 
-These build the extension from scratch (minutes): all are ``slow``.  They need
-git, a C compiler and access to the package index that pip is configured with.
+The builds compile the extension from scratch (minutes): those tests are
+``slow``.  They need git, a C compiler and access to the package index that
+pip is configured with.
 """
 
 import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from helpers import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,15 +53,8 @@ print(json.dumps({
 """
 
 
-def _run(cmd, cwd=None, env=None, timeout=1800):
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                       timeout=timeout)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} failed ({r.returncode}) "
-                             f"after {dt:.0f}s:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r, dt
+#: how long a build, an install or the test run may take (seconds)
+LONG = 1800
 
 
 def _clean_env(**extra):
@@ -89,17 +82,17 @@ def workdir(tmp_path_factory):
 def sdist(workdir):
     """An sdist of the committed tree (a clone holds only committed files)."""
     src = workdir / "src"
-    _run(["git", "clone", "-q", ROOT, str(src)])
+    run(["git", "clone", "-q", ROOT, src], timeout=LONG, check=True)
     dist = workdir / "dist"
     try:
         import build  # noqa: F401
         cmd = [sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(src)]
     except ImportError:  # pip-only fallback: setuptools' own sdist in the clone
         cmd = [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)]
-    r, dt = _run(cmd, cwd=str(src), env=_clean_env())
+    r = run(cmd, cwd=src, env=_clean_env(), timeout=LONG, check=True)
     files = glob.glob(str(dist / "fastact-*.tar.gz"))
     assert len(files) == 1, os.listdir(dist)
-    print(f"\nsdist {os.path.basename(files[0])} in {dt:.0f}s")
+    print(f"\nsdist {os.path.basename(files[0])} in {r.seconds:.0f}s")
     import tarfile
 
     with tarfile.open(files[0]) as tf:
@@ -115,18 +108,19 @@ def sdist(workdir):
 def _wheel_venv(workdir, sdist_path, tag, **build_env):
     """Build a wheel from the sdist and install it into a fresh venv."""
     venv = str(workdir / f"venv-{tag}")
-    _run([sys.executable, "-m", "venv", venv])
+    run([sys.executable, "-m", "venv", venv], timeout=LONG, check=True)
     py = _venv_python(venv)
     wheels = str(workdir / f"wheels-{tag}")
     env = _clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1", **build_env)
-    _, t_wheel = _run([py, "-m", "pip", "wheel", "--no-cache-dir", "--no-deps",
-                       "-w", wheels, sdist_path], cwd=str(workdir), env=env)
+    built = run([py, "-m", "pip", "wheel", "--no-cache-dir", "--no-deps",
+                 "-w", wheels, sdist_path], cwd=workdir, env=env, timeout=LONG, check=True)
     whl = glob.glob(os.path.join(wheels, "fastact-*.whl"))
     assert len(whl) == 1, whl
-    _, t_inst = _run([py, "-m", "pip", "install", "-q", whl[0]], cwd=str(workdir),
-                     env=_clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"))
-    print(f"\n[{tag}] wheel {os.path.basename(whl[0])} built in {t_wheel:.0f}s, "
-          f"installed in {t_inst:.0f}s")
+    installed = run([py, "-m", "pip", "install", "-q", whl[0]], cwd=workdir,
+                    env=_clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"), timeout=LONG,
+                    check=True)
+    print(f"\n[{tag}] wheel {os.path.basename(whl[0])} built in {built.seconds:.0f}s, "
+          f"installed in {installed.seconds:.0f}s")
     return venv, whl[0]
 
 
@@ -136,8 +130,8 @@ def _smoke(workdir, venv, tag):
     out.mkdir()
     script = workdir / "smoke.py"
     script.write_text(SMOKE)
-    r, _ = _run([_venv_python(venv), str(script), str(out)], cwd=str(out),
-                env=_clean_env(), timeout=600)
+    r = run([_venv_python(venv), script, out], cwd=out, env=_clean_env(), timeout=600,
+            check=True)
     info = json.loads(r.stdout.strip().splitlines()[-1])
     assert os.path.realpath(info["file"]).startswith(os.path.realpath(venv)), info
     assert abs(info["gelu_1"] - 0.8413447460685429) < 1e-15
@@ -155,6 +149,7 @@ def serial_wheel(workdir, sdist):
     return _wheel_venv(workdir, sdist[0], "serial", FASTACT_NO_OPENMP="1")
 
 
+@pytest.mark.slow
 def test_sdist_wheel_installs_and_runs_outside_the_tree(workdir, openmp_wheel):
     import zipfile
 
@@ -174,6 +169,7 @@ def test_sdist_wheel_installs_and_runs_outside_the_tree(workdir, openmp_wheel):
         assert info["openmp"] is True
 
 
+@pytest.mark.slow
 def test_serial_build_identical_results(workdir, openmp_wheel, serial_wheel):
     import numpy as np
 
@@ -196,6 +192,7 @@ def test_serial_build_identical_results(workdir, openmp_wheel, serial_wheel):
           f"(OpenMP threads there: {info_o['threads']})")
 
 
+@pytest.mark.slow
 def test_project_tests_pass_against_installed_wheel(workdir, sdist, openmp_wheel):
     """The project's own default test selection, importing the installed wheel
     (conftest drops the unbuilt source root from sys.path)."""
@@ -204,7 +201,8 @@ def test_project_tests_pass_against_installed_wheel(workdir, sdist, openmp_wheel
     src = sdist[1]
     env = _clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1")
     # the test extra as the package declares it
-    _run([py, "-m", "pip", "install", "-q", f"{whl}[test]"], cwd=str(workdir), env=env)
+    run([py, "-m", "pip", "install", "-q", f"{whl}[test]"], cwd=workdir, env=env,
+        timeout=LONG, check=True)
     # the clone has no compiled extension, so tests/conftest.py takes the
     # source root off sys.path and `import fastact` finds the wheel; check it
     (workdir / "where.py").write_text(
@@ -213,13 +211,26 @@ def test_project_tests_pass_against_installed_wheel(workdir, sdist, openmp_wheel
         "sys.path.insert(0, sys.argv[1])\n"
         "import conftest, fastact\n"
         "print(fastact.__file__)\n")
-    r, _ = _run([py, str(workdir / "where.py"), src], cwd=src, env=env)
+    r = run([py, workdir / "where.py", src], cwd=src, env=env, timeout=LONG, check=True)
     assert os.path.realpath(r.stdout.strip()).startswith(os.path.realpath(venv)), r.stdout
     tests = ["tests/test_contract.py", "tests/test_threads.py"]
     if os.path.exists(os.path.join(src, "fastact", "reference.py")):
         tests += ["tests/test_registry.py", "tests/test_values.py"]
     tests = [t for t in tests if os.path.exists(os.path.join(src, t))]
-    r, dt = _run([py, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                 cwd=src, env=env, timeout=1800)
+    r = run([py, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+            cwd=src, env=env, timeout=LONG, check=True)
     print(f"\nproject tests against the wheel: {r.stdout.strip().splitlines()[-1]} "
-          f"({dt:.0f}s)")
+          f"({r.seconds:.0f}s)")
+
+
+def test_wheel_configuration_builds_the_free_threaded_interpreter():
+    """cibuildwheel's targets (pyproject.toml) include a free-threaded CPython
+    beside the GIL builds (the modules declare that they run without the GIL:
+    test_generated.py)."""
+    tomllib = pytest.importorskip("tomllib")
+    path = os.path.join(ROOT, "pyproject.toml")
+    if not os.path.exists(path):
+        pytest.skip("run from an installed package without its pyproject.toml")
+    with open(path, "rb") as f:
+        build = tomllib.load(f)["tool"]["cibuildwheel"]["build"]
+    assert "cp314t-*" in build and "cp314-*" in build and "cp310-*" in build

@@ -1,14 +1,13 @@
 """fastact.plot and ``python -m fastact plot``."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import fastact
-from conftest import subprocess_env
+from helpers import run_python
 
 matplotlib = pytest.importorskip("matplotlib")   # in the test extra
 matplotlib.use("Agg")
@@ -78,17 +77,15 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
                                        ("pdf", b"%PDF")])
 def test_command_line_writes_each_format(tmp_path, ext, magic):
     out = tmp_path / f"act.{ext}"
-    r = subprocess.run([sys.executable, "-m", "fastact", "plot", "gelu", "relu",
-                        "leaky_relu:negative_slope=0.1", "--derivative", "--x", "-3", "3",
-                        "-o", str(out)], cwd=str(tmp_path), env=subprocess_env(),
-                       capture_output=True, text=True, timeout=120)
+    r = run_python("-m", "fastact", "plot", "gelu", "relu",
+                   "leaky_relu:negative_slope=0.1", "--derivative", "--x", "-3", "3",
+                   "-o", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes()[:len(magic)] == magic
 
 
 def test_command_line_rejects_unknown_names(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "fastact", "plot", "nosuch", "-o",
-                        str(tmp_path / "x.png")], cwd=str(tmp_path), env=subprocess_env(),
-                       capture_output=True, text=True, timeout=120)
+    r = run_python("-m", "fastact", "plot", "nosuch", "-o", tmp_path / "x.png",
+                   cwd=tmp_path)
     assert r.returncode == 2 and "unknown activation" in r.stderr
     assert not os.path.exists(tmp_path / "x.png")

@@ -3,13 +3,11 @@ into instructions an element; and once for real where valgrind is installed."""
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
-from conftest import subprocess_env
 
 from fastact.tools import profile
+from helpers import run_python
 
 
 def _dump(directory, i, label, total):
@@ -63,8 +61,7 @@ def test_counts_become_instructions_an_element(tmp_path):
                                   ["--compare", "mx"], ["--dtypes", "float16"],
                                   ["--kinds", "forwards"]])
 def test_cli_rejects_what_it_cannot_count(args, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "fastact", "profile", *args],
-                         capture_output=True, text=True, cwd=tmp_path, env=subprocess_env())
+    res = run_python("-m", "fastact", "profile", *args, cwd=tmp_path)
     assert res.returncode == 2 and "error" in res.stderr
 
 

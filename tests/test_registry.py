@@ -6,6 +6,7 @@ import pytest
 
 import fastact
 from fastact import ACTIVATIONS, ALIASES
+from helpers import run_code
 
 REQUIRED = {
     "relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "sigmoid",
@@ -116,15 +117,10 @@ def test_docstrings(act, kind):
 def test_import_fastact_loads_no_tool_and_no_peer(tmp_path):
     """The tools (bench, verify, profile, peers, mpref) live in fastact.tools
     and load only when asked for; the library needs NumPy alone."""
-    import subprocess
-    import sys
-
-    from conftest import subprocess_env
     code = ("import sys, fastact; fastact.gelu(1.0); "
             "print(' '.join(sorted(m for m in sys.modules if m.startswith("
             "('fastact.tools', 'mpmath', 'torch', 'jax', 'scipy')))))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=tmp_path, env=subprocess_env(), check=True)
+    r = run_code(code, cwd=tmp_path, check=True)
     assert r.stdout.split() == []
     import fastact.tools.bench  # noqa: F401  (and they do load)
 

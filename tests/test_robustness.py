@@ -13,29 +13,7 @@ import pytest
 
 import fastact
 from fastact import ACTIVATIONS
-from conftest import ulp_error
-
-NAMES = tuple(ACTIVATIONS)
-KINDS = ("forward", "grad", "backward")
-
-
-def _public(act, kind):
-    return getattr(fastact, act.callable_name(kind))
-
-
-def _all_callables():
-    """(public name, activation, kind) for every public callable."""
-    return [(a.callable_name(k), a, k) for a in ACTIVATIONS.values() for k in KINDS]
-
-
-def _invoke(act, kind, x, g=None, **kw):
-    params = act.typical_params
-    params.update({k: v for k, v in kw.items() if k in act.param_names})
-    rest = {k: v for k, v in kw.items() if k not in act.param_names}
-    f = _public(act, kind)
-    if kind == "backward":
-        return f(np.ones(np.shape(x)) if g is None else g, x, **params, **rest)
-    return f(x, **params, **rest)
+from helpers import KINDS, NAMES, all_callables, call, public, reference, ulp_error
 
 
 # ============================================================ huge arrays
@@ -241,17 +219,21 @@ BAD_IDS = ["complex128", "complex64", "object", "str", "bytes", "datetime",
            "timedelta", "None", "pystr", "list_with_None"]
 
 
+@pytest.mark.parametrize("with_out", [False, True], ids=["no_out", "out"])
 @pytest.mark.parametrize("bad,label", BAD, ids=BAD_IDS)
-@pytest.mark.parametrize("fname,act,kind", _all_callables(),
-                         ids=[c[0] for c in _all_callables()])
-def test_bad_dtype_type_error(fname, act, kind, bad, label):
+@pytest.mark.parametrize("fname,act,kind", all_callables(),
+                         ids=[c[0] for c in all_callables()])
+def test_bad_dtype_type_error(fname, act, kind, bad, label, with_out):
+    """An input of a type no loop takes is a TypeError naming the public
+    function and the type, with or without out= (then left as it was)."""
     out = np.full(1, 7.0)
+    kw = {"out": out} if with_out else {}
     with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*{re.escape(label)}"):
-        _invoke(act, kind, bad, out=out)
-    assert out[0] == 7.0  # nothing written
+        call(act, kind, bad, np.ones(np.shape(bad)), **kw)
     if kind == "backward":  # a bad grad_output is named as well
         with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*{re.escape(label)}"):
-            _public(act, kind)(bad, np.ones(1), **act.typical_params)
+            public(act, kind)(bad, np.ones(1), **act.typical_params, **kw)
+    assert out[0] == 7.0  # nothing written
 
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.params])
@@ -261,9 +243,9 @@ def test_bad_parameter_dtype(name):
     for kind in KINDS:
         fname = act.callable_name(kind)
         with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*complex128"):
-            _invoke(act, kind, np.ones(3), **{p: np.array([0.5 + 1j])})
+            call(act, kind, np.ones(3), **{p: np.array([0.5 + 1j])})
         with pytest.raises(TypeError, match=rf"fastact\.{fname}\b.*object"):
-            _invoke(act, kind, np.ones(3), **{p: None})
+            call(act, kind, np.ones(3), **{p: None})
 
 
 def test_longdouble_input_is_rejected_not_truncated():
@@ -282,55 +264,69 @@ def _broadcast_error(*shapes):
     return "could not be broadcast together with shapes .*" + ".*".join(map(fmt, shapes))
 
 
-@pytest.mark.parametrize("fname,act,kind", _all_callables(),
-                         ids=[c[0] for c in _all_callables()])
+@pytest.mark.parametrize("fname,act,kind", all_callables(),
+                         ids=[c[0] for c in all_callables()])
 def test_wrong_shape_out_and_read_only_out(fname, act, kind):
+    """An out= of the wrong shape, read-only, or of a type the result does not
+    cast to is NumPy's own error, and nothing is written: with the parameters
+    given, and without them (the ufunc with the defaults built in)."""
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     x0 = x.copy()
-    # wrong-shaped out: NumPy's own ValueError, nothing written
-    out = np.full((4, 3), 7.0)
-    # (NumPy lists every operand's shape: "... with shapes (3,4) (4,3)", with
-    # () for a scalar parameter; np.sin(x, out=out) gives the same message)
-    with pytest.raises(ValueError, match=_broadcast_error((3, 4), (4, 3))):
-        _invoke(act, kind, x, out=out)
-    assert (out == 7.0).all()
-    # a read-only out
-    ro = np.full((3, 4), 7.0)
-    ro.flags.writeable = False
-    with pytest.raises(ValueError, match="read-only"):
-        _invoke(act, kind, x, out=ro)
-    assert (ro == 7.0).all()
-    # out of a lower-precision dtype than the result: casting error, untouched
-    o16 = np.full((3, 4), 7, np.int64)
-    with pytest.raises(TypeError):
-        _invoke(act, kind, x, out=o16)
-    assert (o16 == 7).all()
+    for own_defaults in ((False, True) if act.has_defaults else (False,)):
+        # wrong-shaped out: NumPy's own ValueError, nothing written
+        out = np.full((4, 3), 7.0)
+        # (NumPy lists every operand's shape: "... with shapes (3,4) (4,3)", with
+        # () for a scalar parameter; np.sin(x, out=out) gives the same message)
+        with pytest.raises(ValueError, match=_broadcast_error((3, 4), (4, 3))):
+            call(act, kind, x, out=out, own_defaults=own_defaults)
+        assert (out == 7.0).all()
+        # a read-only out
+        ro = np.full((3, 4), 7.0)
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            call(act, kind, x, out=ro, own_defaults=own_defaults)
+        assert (ro == 7.0).all()
+        # out of a lower-precision dtype than the result: casting error, untouched
+        o16 = np.full((3, 4), 7, np.int64)
+        with pytest.raises(TypeError):
+            call(act, kind, x, out=o16, own_defaults=own_defaults)
+        assert (o16 == 7).all()
     if kind == "backward":  # grad_output that does not broadcast
         with pytest.raises(ValueError, match=_broadcast_error((3,), (3, 4))):
-            _public(act, kind)(np.ones(3), x, **act.typical_params)
+            call(act, kind, x, np.ones(3))
     np.testing.assert_array_equal(x, x0)  # the input is never written
 
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIVATIONS.values() if a.params])
 def test_wrong_shape_parameter(name):
+    """A parameter array that does not broadcast against x is NumPy's
+    ValueError naming both shapes, with or without out= (left untouched)."""
     act = ACTIVATIONS[name]
     p = act.params[0].name
     x = np.linspace(-3, 3, 12).reshape(3, 4)
     msg = _broadcast_error((3, 4), (3,))
     for kind in KINDS:
+        with pytest.raises(ValueError, match=msg):
+            call(act, kind, x, **{p: np.full(3, 0.5)})
         out = np.full((3, 4), 7.0)
         with pytest.raises(ValueError, match=msg):
-            _invoke(act, kind, x, out=out, **{p: np.full(3, 0.5)})
+            call(act, kind, x, out=out, **{p: np.full(3, 0.5)})
         assert (out == 7.0).all()
 
 
 @pytest.mark.parametrize("name,pname", [("celu", "alpha"), ("softplus", "beta")])
-def test_undefined_parameter_leaves_out_untouched(name, pname):
+@pytest.mark.parametrize("zero", [0, 0.0, np.float32(0), np.array(0.0)])
+def test_scalar_parameter_that_makes_function_undefined(name, pname, zero):
+    """A scalar zero where the function divides by the parameter is a
+    ValueError naming the function and the parameter, in every kind, with or
+    without out= (left untouched)."""
     act = ACTIVATIONS[name]
     for kind in KINDS:
+        with pytest.raises(ValueError, match=f"{name}.*{pname}"):
+            call(act, kind, np.ones(5), **{pname: zero})
         out = np.full(5, 7.0)
-        with pytest.raises(ValueError, match=pname):
-            _invoke(act, kind, np.ones(5), out=out, **{pname: 0.0})
+        with pytest.raises(ValueError, match=f"{name}.*{pname}"):
+            call(act, kind, np.ones(5), out=out, **{pname: zero})
         assert (out == 7.0).all()
 
 
@@ -454,14 +450,12 @@ else:
                                      HealthCheck.filter_too_much])
     @given(data=st.data())
     def test_fuzz_against_reference(name, data):
-        ref = pytest.importorskip("fastact.reference")
         act, x, g, params, where, use_out = data.draw(cases(name))
         for kind in KINDS:
-            _check_case(ref, act, kind, x, g if kind == "backward" else None,
+            _check_case(act, kind, x, g if kind == "backward" else None,
                         params, where, use_out)
 
-    def _check_case(ref, act, kind, x, g, params, where, use_out):
-        f = _public(act, kind)
+    def _check_case(act, kind, x, g, params, where, use_out):
         args = (g, x) if kind == "backward" else (x,)
         loop = np.sin(x.astype(x.dtype.newbyteorder("="))).dtype  # NumPy's float loop rule
         shapes = [a.shape for a in args] + [np.shape(v) for v in params.values()]
@@ -477,7 +471,7 @@ else:
         if where is not None:
             kwargs["where"] = where
         with np.errstate(all="ignore"):
-            y = f(*args, **params, **kwargs)
+            y = call(act, kind, x, g, **params, **kwargs)
         if use_out:
             assert y is out
         y = np.asarray(y)
@@ -486,14 +480,8 @@ else:
         # what the reference sees: the inputs cast to the loop dtype, in float64
         x64 = x.astype(loop).astype(np.float64)
         p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
-        fwd, der = getattr(ref, act.name), getattr(ref, act.name + "_grad")
         with np.errstate(all="ignore"):
-            if kind == "forward":
-                r = fwd(x64, **p64)
-            else:
-                r = der(x64, **p64)
-                if kind == "backward":
-                    r = g.astype(loop).astype(np.float64) * r
+            r = reference(act, kind, x64, None if g is None else g.astype(loop), **p64)
         r = np.broadcast_to(np.asarray(r, np.float64), oshape)
         gb = None if g is None else np.broadcast_to(g.astype(loop), oshape)
         bound = BOUND[loop] + (0.5 if kind == "backward" else 0.0)

@@ -1,22 +1,25 @@
-"""Thread control, and the serial and threaded paths giving identical bytes."""
+"""Thread control (the count: set_num_threads, threads(), the environment
+variables, threadpoolctl; OpenMP's wait policy), the parallel driver (chunks,
+workers, back-off), and the serial and threaded paths giving identical
+bytes.  (Python threads, fork and multiprocessing: test_concurrency.py.)"""
 
+import json
 import os
-import subprocess
-import tempfile
-import sys
+import threading
 
 import numpy as np
 import pytest
 
 import fastact
-from conftest import call, subprocess_env
-
 from fastact._codegen import THRESHOLD_CHEAP, THRESHOLD_TRANSCENDENTAL
+from helpers import PARALLEL, call, run_code
 
 # sizes on both sides of the serial thresholds (transcendental and cheap kernels)
 SIZES = (1000, THRESHOLD_TRANSCENDENTAL - 1, THRESHOLD_TRANSCENDENTAL + 1,
          THRESHOLD_CHEAP - 1, THRESHOLD_CHEAP + 3, 300_001)
 
+
+# ---- the count: set_num_threads, threads(), the environment ------------------------
 
 def test_openmp_is_on_in_this_build():
     if os.environ.get("FASTACT_EXPECT_NO_OPENMP"):
@@ -24,24 +27,6 @@ def test_openmp_is_on_in_this_build():
         assert fastact.get_num_threads() == 1
     else:
         assert fastact.openmp_enabled()
-
-
-@pytest.mark.parametrize("n", SIZES)
-def test_serial_and_threaded_paths_identical(act, kind, n, workers_always):
-    rng = np.random.default_rng(n)
-    x = rng.standard_normal(n) * 5
-    g = rng.standard_normal(n)
-    with fastact.threads(1):
-        one = call(act, kind, x, g)
-        one32 = call(act, kind, x.astype(np.float32), g.astype(np.float32))
-    with fastact.threads(2):
-        two = call(act, kind, x, g)
-        two32 = call(act, kind, x.astype(np.float32), g.astype(np.float32))
-        # a strided view goes through the same split
-        two_strided = call(act, kind, x[::-3], g[::-3])
-    np.testing.assert_array_equal(one, two)
-    np.testing.assert_array_equal(one32, two32)
-    np.testing.assert_array_equal(two_strided, one[::-3])
 
 
 def test_set_and_get_num_threads():
@@ -56,11 +41,53 @@ def test_set_and_get_num_threads():
         fastact.set_num_threads(old)
 
 
-def test_threads_context_manager_restores():
+@pytest.mark.parametrize("leave", ["normally", "by_exception"])
+def test_threads_context_manager_restores(leave):
+    """threads(n) sets the count for its block and restores the one before
+    it however the block is left (an exception goes through)."""
     before = fastact.get_num_threads()
-    with fastact.threads(1) as n:
-        assert n == 1 and fastact.get_num_threads() == 1
+
+    def block():
+        with fastact.threads(1) as n:
+            assert n == 1 and fastact.get_num_threads() == 1
+            if leave == "by_exception":
+                raise RuntimeError
+
+    if leave == "by_exception":
+        with pytest.raises(RuntimeError):
+            block()
+    else:
+        block()
     assert fastact.get_num_threads() == before
+
+
+def test_threads_context_in_two_python_threads_restores_the_original():
+    fastact.set_num_threads(2)
+    try:
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        seen = {}
+
+        def a():
+            with fastact.threads(1):
+                a_in.set()
+                b_in.wait(10)
+                seen["a"] = fastact.get_num_threads()
+            a_out.set()
+
+        def b():
+            a_in.wait(10)
+            with fastact.threads(2):
+                b_in.set()
+                a_out.wait(10)
+
+        ta, tb = threading.Thread(target=a), threading.Thread(target=b)
+        ta.start(), tb.start()
+        ta.join(30), tb.join(30)
+        # the count set before both blocks (a serial build always reports 1)
+        assert fastact.get_num_threads() == (2 if fastact.openmp_enabled() else 1)
+        assert seen["a"] == 1                  # and each block saw its own count
+    finally:
+        fastact.set_num_threads(2)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", None, True])
@@ -72,21 +99,104 @@ def test_invalid_counts(bad):
             pass
 
 
-def _run(code, **env):
-    full = subprocess_env(**env)
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                          text=True, timeout=120, cwd=tempfile.gettempdir())
-
-
 def test_environment_variables():
     if not fastact.openmp_enabled():
         pytest.skip("serial build")
-    r = _run("import fastact; print(fastact.get_num_threads())", FASTACT_NUM_THREADS="1")
+    code = "import fastact; print(fastact.get_num_threads())"
+    r = run_code(code, setenv={"FASTACT_NUM_THREADS": "1"})
     assert r.stdout.strip() == "1", r.stderr
-    r = _run("import fastact; print(fastact.get_num_threads())", OMP_NUM_THREADS="1")
+    r = run_code(code, setenv={"OMP_NUM_THREADS": "1"})
     assert r.stdout.strip() == "1", r.stderr
-    r = _run("import fastact", FASTACT_NUM_THREADS="zero")
+    r = run_code("import fastact", setenv={"FASTACT_NUM_THREADS": "zero"})
     assert r.returncode != 0 and "FASTACT_NUM_THREADS" in r.stderr
+
+
+# ---- threadpoolctl -----------------------------------------------------------------
+
+def test_threadpoolctl_limits_fastact(follow_openmp):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not PARALLEL:
+        pytest.skip("serial build or one core")
+    outside = fastact.get_num_threads()
+    assert outside > 1
+    x = np.random.default_rng(1).standard_normal(2**18 + 123)   # threaded
+    want = fastact.gelu(x)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert fastact.get_num_threads() == 1
+        assert fastact.gelu(x).tobytes() == want.tobytes()
+        # fastact's own setting wins over threadpoolctl (documented)
+        with fastact.threads(2):
+            assert fastact.get_num_threads() == 2
+        assert fastact.get_num_threads() == 1
+    assert fastact.get_num_threads() == outside
+    with threadpoolctl.threadpool_limits(limits={"openmp": 2}):
+        assert fastact.get_num_threads() == 2
+
+
+def test_threadpoolctl_lists_fastacts_openmp_runtime():
+    pytest.importorskip("threadpoolctl")
+    if not fastact.openmp_enabled():
+        pytest.skip("serial build: no OpenMP runtime")
+    r = run_code("""
+        import json, numpy, scipy.special, threadpoolctl
+        before = {i["filepath"] for i in threadpoolctl.threadpool_info()
+                  if i["user_api"] == "openmp"}
+        import fastact
+        x = numpy.ones(2**18); fastact.gelu(x)
+        after = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
+        new = [i for i in after if i["filepath"] not in before]
+        with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+            inside = fastact.get_num_threads()
+        print(json.dumps({"new": new, "inside": inside,
+                          "outside": fastact.get_num_threads()}))
+    """)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert info["new"], "importing fastact loaded no OpenMP runtime threadpoolctl sees"
+    assert info["new"][0]["internal_api"] in ("openmp", "libgomp", "libomp", "libiomp")
+    assert info["inside"] == 1
+    assert info["outside"] == min(os.cpu_count() or 1, info["new"][0]["num_threads"])
+
+
+# ---- one thread or two: the same bytes, the same flags -----------------------------
+
+@pytest.mark.parametrize("n", SIZES)
+def test_serial_and_threaded_paths_identical(act, kind, n, workers_always):
+    """One thread and two give the same bytes, the workers taking chunks, in
+    float64 and float32 and for a strided view (the same split); just above
+    both thresholds also in float16, into out=, with a scalar parameter other
+    than the default, and with an array of parameters (one value an
+    element)."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n) * 5
+    g = rng.standard_normal(n)
+    dtypes, psets, with_out = (np.float64, np.float32), [], False
+    if n == THRESHOLD_CHEAP + 3:
+        dtypes, with_out = (np.float64, np.float32, np.float16), True
+        for p in act.params:
+            other = [s for s in p.samples if s != p.typical]
+            if other:
+                psets.append({p.name: other[0]})
+            psets.append({p.name: rng.choice([p.typical, *p.samples], n)})
+
+    def results(nthreads):
+        with fastact.threads(nthreads):
+            res = [call(act, kind, x.astype(dt), g.astype(dt)) for dt in dtypes]
+            res += [call(act, kind, x, g, **ps) for ps in psets]
+            if with_out:
+                out = np.full(n, 7.0)
+                assert call(act, kind, x, g, out=out) is out
+                res.append(out)
+        return res
+
+    one = results(1)
+    two = results(2)
+    with fastact.threads(2):
+        two_strided = call(act, kind, x[::-3], g[::-3])
+    for a, b in zip(one, two, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(two_strided, one[0][::-3])
 
 
 def test_fp_flags_from_worker_threads_reach_numpy():
@@ -101,7 +211,7 @@ def test_fp_flags_from_worker_threads_reach_numpy():
                 fastact.selu(x)
 
 
-# ---- the parallel driver: chunks, workers, back-off (fa_drive) ------------------
+# ---- the parallel driver: chunks, workers, back-off (fa_drive) ---------------------
 
 needs_openmp = pytest.mark.skipif(
     not fastact.openmp_enabled(), reason="a serial build has no workers")
@@ -226,6 +336,8 @@ def test_adaptive_off_never_backs_off():
         u._set_adaptive(old)
 
 
+# ---- OpenMP's wait policy ----------------------------------------------------------
+
 @needs_openmp
 @pytest.mark.parametrize("env, expect", [
     ({}, "GOMP_SPINCOUNT=1000 (set by fastact)"),
@@ -239,12 +351,7 @@ def test_wait_policy_set_for_fastacts_runtime_only(env, expect):
             "from fastact import _ufuncs\n"
             "print(_ufuncs.WAIT_POLICY)\n"
             "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))\n")
-    e = subprocess_env()
-    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
-        e.pop(k, None)
-    e.update(env)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    r = run_code(code, setenv={"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None, **env})
     assert r.returncode == 0, r.stderr
     policy, seen = r.stdout.strip().splitlines()
     assert policy == expect
@@ -258,11 +365,7 @@ def test_wait_policy_left_alone_when_libgomp_is_already_loaded():
             "ctypes.CDLL('libgomp.so.1')\n"
             "from fastact import _ufuncs\n"
             "print(_ufuncs.WAIT_POLICY)\n")
-    e = subprocess_env()
-    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
-        e.pop(k, None)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=e, cwd=tempfile.gettempdir(), timeout=120)
+    r = run_code(code, setenv={"GOMP_SPINCOUNT": None, "OMP_WAIT_POLICY": None})
     if r.returncode != 0 and "libgomp" in r.stderr:
         pytest.skip("no libgomp.so.1 to load by name (not a GNU OpenMP build)")
     assert r.returncode == 0, r.stderr

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastact import ACTIVATIONS
-from conftest import call, param_sets, reference, ulp_error
+from helpers import call, param_sets, reference, ulp_error
 
 # error bounds in ULP of the output dtype against the float64 reference.  The
 # float64 reference is itself a composition of library calls that loses tens

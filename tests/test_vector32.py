@@ -4,23 +4,16 @@
 
 Their accuracy is the accuracy suite's (test_accuracy.py, every SIMD level
 in CI) and the exhaustive sweep's; the agreement between levels is
-test_generated.py's."""
+test_cpu.py's."""
 
 import numpy as np
 import pytest
 
 from fastact import ACTIVATIONS
+from helpers import call
 
 VEC = [(act, kind) for act in ACTIVATIONS.values() for kind in act.float32_vector]
 IDS = [f"{a.name}-{k}" for a, k in VEC]
-
-
-def _call(act, kind, x, g=None, **kw):
-    if kind == "forward":
-        return act.forward(x, **kw)
-    if kind == "grad":
-        return act.grad(x, **kw)
-    return act.backward(g, x, **kw)
 
 
 def _data(n, seed=3):
@@ -43,7 +36,7 @@ def test_parameters_at_the_defaults_take_the_vector_kernel(act, kind):
     its bits; other values, or the defaults as an array, the scalar kernel
     (within the bound of the same values)."""
     x, g = _data(3000)
-    base = _call(act, kind, x, g)
+    base = call(act, kind, x, g, own_defaults=True)
     pv = {p.name: np.float64(p.default) for p in act.params}
     f = getattr(act, kind).ufunc
     args = (g, x) if kind == "backward" else (x,)
@@ -59,10 +52,10 @@ def test_every_length_and_offset_gives_the_same_bits(act, kind):
     """Tails of every length up to three vectors of 16, and unaligned starts,
     give what the element gives inside a long contiguous run."""
     x, g = _data(4096)
-    full = _call(act, kind, x, g)
+    full = call(act, kind, x, g, own_defaults=True)
     for start in (0, 1, 3, 7):
         for n in range(0, 50):
-            part = _call(act, kind, x[start:start + n], g[start:start + n])
+            part = call(act, kind, x[start:start + n], g[start:start + n], own_defaults=True)
             np.testing.assert_array_equal(part.view(np.uint32),
                                           full[start:start + n].view(np.uint32))
 
@@ -70,20 +63,20 @@ def test_every_length_and_offset_gives_the_same_bits(act, kind):
 @pytest.mark.parametrize("act,kind", VEC, ids=IDS)
 def test_strided_runs_and_out_give_the_same_bits(act, kind):
     x, g = _data(3001)
-    full = _call(act, kind, x, g)
+    full = call(act, kind, x, g, own_defaults=True)
     xs = np.empty(2 * x.size, np.float32)
     xs[::2] = x
     gs = np.empty(3 * x.size, np.float32)[::3]
     gs[:] = g
     out = np.full(2 * x.size, 7.0, np.float32)
     x0, g0 = xs.copy(), gs.copy()
-    r = _call(act, kind, xs[::2], gs, out=out[1::2])
+    r = call(act, kind, xs[::2], gs, out=out[1::2], own_defaults=True)
     assert r is not None
     np.testing.assert_array_equal(out[1::2].view(np.uint32), full.view(np.uint32))
     assert (out[::2] == 7.0).all()                     # nothing written between
     np.testing.assert_array_equal(xs, x0)              # inputs untouched
     np.testing.assert_array_equal(gs, g0)
-    rev = _call(act, kind, x[::-1], g[::-1])
+    rev = call(act, kind, x[::-1], g[::-1], own_defaults=True)
     np.testing.assert_array_equal(rev[::-1].view(np.uint32), full.view(np.uint32))
 
 
@@ -102,14 +95,14 @@ def test_special_inputs_raise_no_flags_and_match_float64(act, kind):
     at the largest float32), which must be raised."""
     x = np.tile(SPECIALS, 20)                 # the tail and the vector body
     g = np.ones_like(x)
-    want = _call(act, kind, x.astype(np.float64), g.astype(np.float64))
+    want = call(act, kind, x.astype(np.float64), g.astype(np.float64), own_defaults=True)
     with np.errstate(over="ignore", invalid="ignore"):
         genuine = bool((np.isinf(want.astype(np.float32)) & np.isfinite(x)).any())
     with np.errstate(divide="raise", over="ignore" if genuine else "raise", invalid="raise"):
-        got = _call(act, kind, x, g)
+        got = call(act, kind, x, g, own_defaults=True)
     if genuine:
         with np.errstate(over="raise"), pytest.raises(FloatingPointError):
-            _call(act, kind, x, g)
+            call(act, kind, x, g, own_defaults=True)
     nan = np.isnan(want)
     np.testing.assert_array_equal(np.isnan(got), nan)
     with np.errstate(over="ignore"):          # SELU's float64 value beyond float32
@@ -127,8 +120,8 @@ def test_special_inputs_raise_no_flags_and_match_float64(act, kind):
 @pytest.mark.parametrize("act,kind", VEC, ids=IDS)
 def test_negative_zero_keeps_the_float64_sign(act, kind):
     x = np.array([-0.0, 0.0] * 20, np.float32)
-    r = _call(act, kind, x, np.ones_like(x))
-    want = _call(act, kind, x.astype(np.float64), np.ones(x.size))
+    r = call(act, kind, x, np.ones_like(x), own_defaults=True)
+    want = call(act, kind, x.astype(np.float64), np.ones(x.size), own_defaults=True)
     np.testing.assert_array_equal(np.signbit(r), np.signbit(want.astype(np.float32)))
 
 
@@ -144,8 +137,3 @@ def test_dense_grid_within_the_bound(act, kind):
     x = np.concatenate([lin, log, -log]).astype(np.float32)
     err, worst, _ = verify.measure(act, kind, "float32", x, {})
     assert err <= verify.bound("float32", kind), (act.name, kind, err, worst)
-
-
-def test_gelu_grad_is_one_half_at_zero():
-    x = np.array([0.0, -0.0], np.float32)
-    assert (ACTIVATIONS["gelu"].grad(x) == np.float32(0.5)).all()
