@@ -178,6 +178,17 @@ def test_stub_all_is_the_modules(stub_tree):
     assert ast.literal_eval(node.value) == fastact.__all__
 
 
+def _ufunc_signatures():
+    """Whether inspect.signature reads a ufunc (NumPy 2.x)."""
+    try:
+        inspect.signature(np.add)
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.skipif(not _ufunc_signatures(),
+                    reason="this NumPy's ufuncs have no signature to compare with")
 @pytest.mark.parametrize("name", sorted(CALLABLES))
 def test_stub_signature_matches_runtime(stub_tree, name):
     decl = _declarations(stub_tree)
@@ -332,6 +343,8 @@ def _usage_bad():
     return "\n".join(lines) + "\n", expect
 
 
+@pytest.mark.skipif(int(np.__version__.split(".")[0]) < 2,
+                    reason="the stub is written against NumPy 2's type annotations")
 def test_mypy_strict_accepts_usage_and_rejects_typos(tmp_path, monkeypatch):
     pytest.importorskip("mypy")
     from mypy import api
