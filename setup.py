@@ -193,11 +193,14 @@ def extensions():
                  for h in os.listdir(os.path.join(HERE, "fastact", "src"))]
         + [os.path.join("fastact", _codegen.RUNTIME_PXI)],
     )
-    exts = [Extension("fastact._cpu", ["fastact/_cpu.pyx"])]
-    for level in simd_levels():
+    exts = []
+    # the widest level first: it compiles longest, and the modules are built
+    # side by side, so the small ones fill in after it has started
+    for level in reversed(simd_levels()):
         _codegen.write(level)
         exts.append(Extension(f"fastact._ufuncs_{level}", [f"fastact/_ufuncs_{level}.pyx"],
                               extra_compile_args=SIMD_LEVELS[level], **common))
+    exts.append(Extension("fastact._cpu", ["fastact/_cpu.pyx"]))
     # one process a module (the generated ones take about 6 s each), where
     # multiprocessing forks: with spawn the children would run setup.py again
     procs = min(len(exts), os.cpu_count() or 1) if sys.platform.startswith("linux") else 0
