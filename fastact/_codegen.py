@@ -266,6 +266,11 @@ def _run_half_via_float(u: UfuncSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: elements a block of a strided call gathers (three buffers of 8-byte
+#: elements at most: 6 KB of stack, in L1)
+STRIDED_BLOCK = 256
+
+
 def _run_function(u: UfuncSpec, t: str) -> str:
     _, ctype, load, store = DTYPES[t]
     ins = u.inputs
@@ -333,14 +338,23 @@ def _run_function(u: UfuncSpec, t: str) -> str:
         lines.append(f"    if {contiguous}:")
         lines += body(8, None)
         lines.append("    else:")
-    lines.append("        for i in range(n):")
-    for v in vals:
-        lines.append(f"            {v} = " + load.format(
-            f"(<const {ctype} *>(p_{v} + i * s_{v}))[0]"))
-    for p in u.params:
-        lines.append(f"            {p} = (<const double *>(p_{p} + i * s_{p}))[0]")
-    lines.append(f"            (<{ctype} *>(p_out + i * s_out))[0] = "
-                 + store.format(u.expr))
+    # any other layout: blocks gathered into contiguous buffers, run by the
+    # contiguous loop above (this function again, so the kernel is compiled
+    # once per loop rather than twice), the results scattered back
+    bufs = [(v, ctype) for v in vals] + [(p, "double") for p in u.params]
+    lines[1:1] = [f"    cdef {c} b_{v}[{STRIDED_BLOCK}]" for v, c in bufs] + [
+        f"    cdef {ctype} b_out[{STRIDED_BLOCK}]", "    cdef npy_intp j = 0, m"]
+    lines += ["        while j < n:",
+              f"            m = n - j if n - j < {STRIDED_BLOCK} else {STRIDED_BLOCK}",
+              "            for i in range(m):"]
+    for v, c in bufs:
+        lines.append(f"                b_{v}[i] = (<const {c} *>(p_{v} + (j + i) * s_{v}))[0]")
+    call = ", ".join(f"<char *>b_{v}, sizeof({c})" for v, c in
+                     [(i, dict(bufs)[i]) for i in ins])
+    lines += [f"            _run_{u.name}_{t}({call}, <char *>b_out, sizeof({ctype}), m)",
+              "            for i in range(m):",
+              f"                (<{ctype} *>(p_out + (j + i) * s_out))[0] = b_out[i]",
+              "            j += m"]
     return "\n".join(lines) + "\n"
 
 
