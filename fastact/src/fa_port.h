@@ -8,7 +8,10 @@
  *                    instruction, else 0;
  *   FA_FMA_D, FA_FMA_F   a b + c rounded once (double, float), defined only
  *                    where FA_HAVE_FMA is 1;
- *   FA_THREAD_LOCAL  a variable with one instance per thread.
+ *   FA_THREAD_LOCAL  a variable with one instance per thread;
+ *   FA_MXCSR, FA_SET_MXCSR, FA_FPCR   the floating-point control registers
+ *                    (x86-64 MXCSR, AArch64 FPCR), where FA_HAVE_MXCSR or
+ *                    FA_HAVE_FPCR is 1.
  *
  * The code uses no alignment or restrict qualifiers (every load and store is
  * unaligned or goes through memcpy), so there are no macros for them.
@@ -44,6 +47,36 @@
 #define FA_THREAD_LOCAL __declspec(thread)
 #else
 #define FA_THREAD_LOCAL _Thread_local
+#endif
+
+/* The x86-64 SSE control and status register (the kernels' flags and
+ * rounding live there): FA_MXCSR() reads it, FA_SET_MXCSR(v) writes it,
+ * where FA_HAVE_MXCSR is 1. */
+#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define FA_HAVE_MXCSR 1
+#define FA_MXCSR() __builtin_ia32_stmxcsr()
+#define FA_SET_MXCSR(v) __builtin_ia32_ldmxcsr(v)
+#elif defined(_MSC_VER) && defined(_M_X64)
+#include <xmmintrin.h>
+#define FA_HAVE_MXCSR 1
+#define FA_MXCSR() _mm_getcsr()
+#define FA_SET_MXCSR(v) _mm_setcsr(v)
+#else
+#define FA_HAVE_MXCSR 0
+#endif
+
+/* AArch64's floating-point control register: FA_FPCR(), where FA_HAVE_FPCR
+ * is 1. */
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define FA_HAVE_FPCR 1
+static inline unsigned long long fa_port_fpcr(void) {
+    unsigned long long v;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(v));
+    return v;
+}
+#define FA_FPCR() fa_port_fpcr()
+#else
+#define FA_HAVE_FPCR 0
 #endif
 
 #endif

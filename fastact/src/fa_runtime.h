@@ -90,21 +90,20 @@ static inline void fa_set_serial_only(void) { FA_STORE(fa_serial_only, 1LL); }
  */
 #define FA_FE_FLAGS (FE_DIVBYZERO | FE_INVALID | FE_OVERFLOW | FE_UNDERFLOW)
 #define FA_FE_AUDITED (FE_DIVBYZERO | FE_INVALID | FE_OVERFLOW)
-#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) \
-    && FE_INVALID == 0x01 && FE_DIVBYZERO == 0x04 && FE_OVERFLOW == 0x08 \
+#if FA_HAVE_MXCSR && FE_INVALID == 0x01 && FE_DIVBYZERO == 0x04 && FE_OVERFLOW == 0x08 \
     && FE_UNDERFLOW == 0x10
 /* x86-64: the kernels use SSE/AVX only, whose status lives in MXCSR, with the
  * same bit values as glibc's FE_* macros; reading and writing MXCSR directly
  * costs a few cycles where fe*except() also save and reload the x87 state. */
 static inline void fa_fe_clear(void) {
-    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() & ~(unsigned)FA_FE_FLAGS);
+    FA_SET_MXCSR(FA_MXCSR() & ~(unsigned)FA_FE_FLAGS);
 }
 static inline int fa_fe_test(void) {
-    return (int)(__builtin_ia32_stmxcsr() & FA_FE_FLAGS);
+    return (int)(FA_MXCSR() & FA_FE_FLAGS);
 }
 static inline void fa_fe_raise(int flags) {
     if (flags)
-        __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | (unsigned)flags);
+        FA_SET_MXCSR(FA_MXCSR() | (unsigned)flags);
 }
 #else
 static inline void fa_fe_clear(void) { feclearexcept(FA_FE_FLAGS); }
@@ -516,12 +515,10 @@ static int fa_ext_register(PyObject *ufunc, int typenum, int fmt,
  * the test that fastact never turns on flush-to-zero / denormals-are-zero;
  * -1 where it cannot be read. */
 static long long fa_fp_control(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    return (long long)__builtin_ia32_stmxcsr();
-#elif defined(__aarch64__)
-    unsigned long long fpcr;
-    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-    return (long long)fpcr;
+#if FA_HAVE_MXCSR
+    return (long long)FA_MXCSR();
+#elif FA_HAVE_FPCR
+    return (long long)FA_FPCR();
 #else
     return -1;
 #endif
