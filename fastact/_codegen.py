@@ -65,6 +65,10 @@ DTYPES = {
 #: must stay serial)
 THRESHOLD_CHEAP = 1 << 16
 THRESHOLD_TRANSCENDENTAL = 1 << 14
+#: the float32 vector kernels cost 0.3-0.6 ns an element, as little as the
+#: cheap functions: below 2^16 elements (30 us) a call is over before a worker
+#: woken from sleep (tens of microseconds) can take a chunk
+THRESHOLD_VECTOR32 = 1 << 16
 
 #: dtype char -> bytes an element
 ITEMSIZE = {"e": 2, "f": 4, "d": 8}
@@ -105,6 +109,13 @@ class UfuncSpec:
     @property
     def nin(self) -> int:
         return len(self.inputs)
+
+    def threshold_for(self, t: str) -> int:
+        """The serial threshold of the loop for dtype char t: float16 and
+        float32 runs of a vector kernel are as cheap as the cheap functions."""
+        if t in "ef" and self.vec32 and not self.params:
+            return max(self.threshold, THRESHOLD_VECTOR32)
+        return self.threshold
 
 
 def load_registry():
@@ -408,7 +419,7 @@ cdef void _span_{u.name}_{t}(char **args, const npy_intp *steps, npy_intp lo,
 cdef void _loop_{u.name}_{t}(char **args, const npy_intp *dims, const npy_intp *steps,
         void *data) noexcept nogil:
     cdef npy_intp n = dims[0]
-    fa_drive(_span_{u.name}_{t}, args, steps, n, fa_threads_for(n, {u.threshold}),
+    fa_drive(_span_{u.name}_{t}, args, steps, n, fa_threads_for(n, {u.threshold_for(t)}),
              {stream}, {u.nin}, b"{sig}", NULL)
 """
 

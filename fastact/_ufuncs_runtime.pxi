@@ -47,7 +47,7 @@ cdef extern from "fa_runtime.h":
     int fa_ext_register(object, int, int, cnp.PyUFuncGenericFunction, int, unsigned,
                         npy_intp) except -1
     int fa_par_allowed() noexcept nogil
-    void fa_par_report(long long, long long, int) noexcept nogil
+    void fa_par_report(long long, long long, int, long long, long long) noexcept nogil
     long long fa_par_used, fa_par_adaptive, fa_par_regions, fa_par_late
     long long fa_par_skipped, fa_par_chunks, fa_par_worker_chunks
     long long fa_par_until_ns, fa_par_backoff_ns, fa_par_probe
@@ -132,10 +132,12 @@ def _set_adaptive(bint on):
     return old
 
 
-def _par_report(long long worker_chunks, long long nchunks, int nt):
+def _par_report(long long worker_chunks, long long nchunks, int nt,
+                long long wait_ns=0, long long total_ns=0):
     """Report a parallel call as the driver does (for the tests of the
-    back-off: how many of nchunks chunks the workers took)."""
-    fa_par_report(worker_chunks, nchunks, nt)
+    back-off: how many of nchunks chunks the workers took, how long the
+    calling thread waited for them after its last chunk, of the whole call)."""
+    fa_par_report(worker_chunks, nchunks, nt, wait_ns, total_ns)
 
 
 def _par_allowed():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact._codegen import THRESHOLD_CHEAP, THRESHOLD_TRANSCENDENTAL
+from fastact._codegen import THRESHOLD_CHEAP, THRESHOLD_TRANSCENDENTAL, THRESHOLD_VECTOR32
 from helpers import PARALLEL, call, run_code
 
 # sizes on both sides of the serial thresholds (transcendental and cheap kernels)
@@ -293,6 +293,33 @@ def test_backoff_after_late_workers_runs_serially_then_recovers():
 
 
 @needs_openmp
+def test_a_call_kept_waiting_for_its_worker_backs_off():
+    """Even shares of chunks, but the calling thread waited at the end for a
+    worker preempted in the middle of its last chunk: late.  A passing
+    interrupt (under 0.2 ms) or a chunk's imbalance (under a quarter of the
+    call) is not."""
+    u = fastact._ufuncs
+    old = u._set_adaptive(True)
+    try:
+        u._par_report(8, 16, 2, wait_ns=3_000_000, total_ns=3_200_000)
+        assert u._parallel_stats()["backoff_ns"] == 1_000_000
+        u._set_adaptive(True)
+        u._par_report(8, 16, 2, wait_ns=150_000, total_ns=200_000)
+        u._par_report(8, 16, 2, wait_ns=300_000, total_ns=2_000_000)
+        assert u._parallel_stats()["backoff_ns"] == 0
+        # the driver reports real calls: on a quiet machine they keep pace
+        x = np.ones(1 << 20)
+        before = u._parallel_stats()
+        with fastact.threads(2):
+            for _ in range(5):
+                fastact.gelu(x)
+        after = u._parallel_stats()
+        assert after["regions"] - before["regions"] + after["skipped"] - before["skipped"] == 5
+    finally:
+        u._set_adaptive(old)
+
+
+@needs_openmp
 def test_first_call_after_a_backoff_is_a_probe():
     """The workers sleep through a back-off, so the call that ends it is
     late on any machine: it does not count, the one after it does."""
@@ -334,6 +361,26 @@ def test_adaptive_off_never_backs_off():
         assert u._parallel_stats()["regions"] == before + 1
     finally:
         u._set_adaptive(old)
+
+
+@needs_openmp
+@pytest.mark.parametrize("name, dtype, threshold", [
+    ("gelu", np.float64, THRESHOLD_TRANSCENDENTAL),   # double kernels: 7 ns an element
+    ("gelu", np.float32, THRESHOLD_VECTOR32),         # float32 vector kernels: 0.5 ns
+    ("silu_backward", np.float16, THRESHOLD_VECTOR32),
+    ("relu", np.float64, THRESHOLD_CHEAP),
+])
+def test_serial_below_the_loops_threshold(workers_always, name, dtype, threshold):
+    """A call starts a parallel region from its loop's threshold on, not below:
+    the float32 and float16 vector kernels wait for 2^16 elements, as cheap as
+    the cheap functions, the double kernels go parallel from 2^14."""
+    f = getattr(fastact, name)
+    for n, regions in ((threshold - 1, 0), (threshold, 1)):
+        args = [np.ones(n, dtype)] * f.nin
+        before = workers_always._parallel_stats()["regions"]
+        with fastact.threads(2):
+            f(*args)
+        assert workers_always._parallel_stats()["regions"] - before == regions, n
 
 
 # ---- OpenMP's wait policy ----------------------------------------------------------

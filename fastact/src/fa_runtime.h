@@ -311,8 +311,12 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
  * That arrival can still take a scheduler tick (milliseconds), and a worker
  * woken while the other cores are busy is often put on the caller's own
  * core, where it preempts the caller.  Each call therefore counts the chunks
- * the calling thread and its workers took: when either side took less than
- * half its fair share, the threads did not run side by side, and the calls
+ * the calling thread and its workers took, and times how long the calling
+ * thread waited at the end for a worker to finish its last chunk (a worker
+ * preempted in the middle of one holds the call up for a time slice): when
+ * either side took less than half its fair share, or that wait was over a
+ * quarter of the call and over 0.2 ms (a time slice, not a passing interrupt), the threads
+ * did not run side by side, and the calls
  * that follow run on the calling thread alone for a while (1 ms after the
  * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming,
  * halving again with every call whose threads kept pace), then try again.
@@ -333,6 +337,7 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
 #define FA_CHUNK_ALIGN 64          /* elements: chunks start on 64-byte lines */
 #define FA_BACKOFF_MIN_NS 1000000LL
 #define FA_BACKOFF_MAX_NS 256000000LL
+#define FA_WAIT_MIN_NS 200000LL
 
 /* process-wide state; counters are statistics for tests and `fastact info` */
 static long long fa_par_until_ns = 0;     /* run serially until this time */
@@ -367,9 +372,11 @@ static inline int fa_par_allowed(void) {
     return 1;
 }
 
-static void fa_par_report(long long worker_chunks, long long nchunks, int nt) {
+static void fa_par_report(long long worker_chunks, long long nchunks, int nt,
+                          long long wait_ns, long long total_ns) {
     long long mine = nchunks - worker_chunks;
-    int late = mine * 2 * nt < nchunks || worker_chunks * 2 * nt < nchunks * (nt - 1);
+    int late = mine * 2 * nt < nchunks || worker_chunks * 2 * nt < nchunks * (nt - 1)
+        || (wait_ns > FA_WAIT_MIN_NS && wait_ns * 4 > total_ns);
     FA_ADD(fa_par_regions, 1);
     FA_ADD(fa_par_chunks, nchunks);
     FA_ADD(fa_par_worker_chunks, worker_chunks);
@@ -424,23 +431,29 @@ static void fa_drive(fa_span_fn f, char **args, const npy_intp *steps,
     }
 #ifdef _OPENMP
     {
-        npy_intp per, nchunks = (npy_intp)nt * FA_CHUNKS_PER_THREAD, b;
-        long long wchunks = 0;
+        npy_intp per, nchunks = (npy_intp)nt * FA_CHUNKS_PER_THREAD;
+        long long wchunks = 0, start = fa_now_ns(), done = 0, end;
         per = ((n + nchunks - 1) / nchunks + FA_CHUNK_ALIGN - 1)
               / FA_CHUNK_ALIGN * FA_CHUNK_ALIGN;
         nchunks = (n + per - 1) / per;
         FA_STORE(fa_par_used, 1);
-        #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
-            reduction(|:flags) reduction(+:wchunks)
-        for (b = 0; b < nchunks; b++) {
-            npy_intp lo = b * per, cnt = n - lo < per ? n - lo : per;
-            fa_fe_clear();
-            f(args, steps, lo, cnt, stream, data);
-            flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, nin, sig);
-            fa_fe_clear();
-            wchunks += omp_get_thread_num() != 0;
+        #pragma omp parallel num_threads(nt) reduction(|:flags) reduction(+:wchunks)
+        {
+            npy_intp b;
+            #pragma omp for schedule(dynamic, 1) nowait
+            for (b = 0; b < nchunks; b++) {
+                npy_intp lo = b * per, cnt = n - lo < per ? n - lo : per;
+                fa_fe_clear();
+                f(args, steps, lo, cnt, stream, data);
+                flags |= fa_fe_audit(fa_fe_test(), args, steps, lo, cnt, nin, sig);
+                fa_fe_clear();
+                wchunks += omp_get_thread_num() != 0;
+            }
+            if (omp_get_thread_num() == 0)
+                done = fa_now_ns();     /* no chunk left: now it waits */
         }
-        fa_par_report(wchunks, (long long)nchunks, nt);
+        end = fa_now_ns();
+        fa_par_report(wchunks, (long long)nchunks, nt, end - done, end - start);
     }
 #endif
     fa_fe_raise(before | flags);
