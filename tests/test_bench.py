@@ -1,5 +1,7 @@
 """The benchmark (fastact's main job) and its peers: what it times is right."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -195,6 +197,24 @@ def test_pipeline_bench_times_every_setting_and_checks(capsys):
     assert pipeline.checks(r)[2] == pytest.approx(0.03) and pipeline.checks(r)[3]
     r = dict(r, torch=(0.9, 0.9))
     assert not pipeline.checks(r)[3]
+
+
+def test_pipeline_two_processes_share_the_blas_cores():
+    """In the 2proc setting each process's OpenBLAS gets half the cores (both
+    at every core crowd each other out); the caller's environment is kept."""
+    import subprocess
+    import sys
+
+    from fastact.tools import pipeline
+
+    before = {v: os.environ.get(v) for v in pipeline.BLAS_THREADS}
+    code = ("import numpy, threadpoolctl; print([p['num_threads'] for p in "
+            "threadpoolctl.threadpool_info() if p['user_api'] == 'blas'])")
+    with pipeline.blas_share(2):
+        got = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                             text=True, check=True).stdout
+    assert {v: os.environ.get(v) for v in pipeline.BLAS_THREADS} == before
+    assert eval(got) == [max(1, pipeline._cpus() // 2)]
 
 
 def test_pipeline_steps_compute_the_layer():

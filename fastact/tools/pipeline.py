@@ -13,7 +13,9 @@ in four settings:
   fastact on the same memory;
 * ``busy``: the NumPy step beside another Python thread that keeps a core busy
   (hashing, which runs without the GIL);
-* ``2proc``: the NumPy step in two processes at once.
+* ``2proc``: the NumPy step in two processes at once, each with its BLAS on
+  half the cores (as one sets it for several processes, e.g. with
+  threadpoolctl; fastact keeps its default).
 
 Columns, medians (ms) of single steps with the best in brackets:
 ``default`` (fastact's default threads), ``one`` (``fastact.threads(1)``),
@@ -31,7 +33,9 @@ than its parts are slower than PyTorch's parts alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import os
 import statistics
 import sys
 import threading
@@ -48,7 +52,7 @@ LIMIT_PARTS = 1.2
 #: medians of single steps move a few per cent between rounds: the check
 #: against PyTorch allows this share of PyTorch's step
 TORCH_NOISE = 0.05
-ROUNDS = 5
+ROUNDS = 10
 
 
 class Step:
@@ -179,17 +183,49 @@ def _child(args, barrier, queue):
     queue.put(measure(*args, barrier=barrier))
 
 
+#: the BLAS thread counts each of the two processes gets (half the cores):
+#: left at every core in both, OpenBLAS's workers crowd each other out and a
+#: lone matmul of the 256x512x1024 layer takes 6 to 24 ms instead of 1.5,
+#: whatever follows it (NumPy's copy, np.exp, a sleep or fastact alike)
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def blas_share(nproc):
+    """The environment in which processes started inside the block give their
+    BLAS 1/nproc of the cores (BLAS_THREADS); this process's is restored."""
+    saved = {v: os.environ.get(v) for v in BLAS_THREADS}
+    os.environ.update(dict.fromkeys(BLAS_THREADS, str(max(1, _cpus() // nproc))))
+    try:
+        yield
+    finally:
+        for v, old in saved.items():
+            if old is None:
+                del os.environ[v]
+            else:
+                os.environ[v] = old
+
+
 def measure_two_processes(layer, dtype, kind, act="gelu"):
-    """The row measured in two spawned processes at once; both processes'
-    samples are reported as the worse of the two medians."""
+    """The row measured in two spawned processes at once, each with its BLAS
+    on half the cores (BLAS_THREADS); both processes' samples are reported
+    as the worse of the two medians."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_child, args=((layer, dtype, kind, "numpy", act),
                                               barrier, queue)) for _ in range(2)]
-    for p in procs:
-        p.start()
+    with blas_share(2):
+        for p in procs:
+            p.start()
     res = [queue.get(timeout=600) for _ in procs]
     for p in procs:
         p.join()
@@ -241,7 +277,8 @@ LEGEND = (
     f"Met: default/one <= {LIMIT_ONE}, default/parts <= {LIMIT_PARTS}, and vs torch "
     f"(default - torch) - max(0, parts - torch's parts) <= {TORCH_NOISE:.0%} of torch. Settings: numpy (NumPy's "
     "matmul), torch (PyTorch's matmul, then fastact), busy (a Python thread "
-    "hashing beside the caller), 2proc (two processes at once; the worse of the two).")
+    "hashing beside the caller), 2proc (two processes at once, BLAS on half the "
+    "cores in each; the worse of the two).")
 
 
 def main(argv=None) -> int:
