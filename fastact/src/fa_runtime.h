@@ -315,9 +315,9 @@ static inline void fa_set_nt_min_bytes(npy_intp b) { FA_STORE(fa_nt_min_bytes, (
  * thread waited at the end for a worker to finish its last chunk (a worker
  * preempted in the middle of one holds the call up for a time slice): when
  * either side took less than half its fair share, or that wait was over a
- * quarter of the call and over 0.2 ms (a time slice, not a passing interrupt), the threads
- * did not run side by side, and the calls
- * that follow run on the calling thread alone for a while (1 ms after the
+ * quarter of the call and over 0.2 ms (a time slice, not a passing
+ * interrupt), the threads did not run side by side, and the calls that
+ * follow run on the calling thread alone for a while (1 ms after the
  * first such call, doubling up to FA_BACKOFF_MAX_NS while they keep coming,
  * halving again with every call whose threads kept pace), then try again.
  * The first parallel call after a back-off is a probe whose lateness does not
