@@ -75,6 +75,26 @@ def test_run_times_every_kind_and_agrees_with_the_reference():
     assert "leaky_relu" in text and "NO" not in text
 
 
+def test_scaling_alternates_one_thread_and_the_default(monkeypatch):
+    # a second core that goes away for a while must not land on one side of
+    # the ratio only: the rounds alternate, and each side keeps its best
+    seen = []
+    fake = {1: iter([5.0, 4.0, 6.0]), 2: iter([3.0, 2.5, 2.0])}
+
+    def best_time(call, min_time, repeats):
+        n = min(fastact.get_num_threads(), 2)
+        seen.append(n)
+        return next(fake[n]), None
+
+    monkeypatch.setattr(bench, "best_time", best_time)
+    with fastact.threads(2):
+        one, nt = bench._scaling(lambda: None, 2.2, 0.01, 3)
+    assert seen == [1, 2] * bench.SCALING_ROUNDS
+    assert (one, nt) == (4.0, 2.0)
+    row = {"one_thread": one, "threads_best": nt, "fastact": 2.2}
+    assert bench.scaling_ratio(row) == 2.0
+
+
 def test_peer_ratios_compare_like_with_like():
     row = {"fastact": 1.0, "fastact_fresh": 2.0,
            "torch": {"out": 3.0, "fresh": 8.0}, "jax": {"out": None, "fresh": 5.0}}
