@@ -95,6 +95,26 @@ def test_scaling_alternates_one_thread_and_the_default(monkeypatch):
     assert bench.scaling_ratio(row) == 2.0
 
 
+def test_compare_rounds_keep_each_sides_best(monkeypatch):
+    # a later round improves whichever side it finds faster, and only that
+    times = iter([1.0, 2.0])
+
+    def best_time(call, min_time, repeats):
+        return next(times), 9.0
+
+    class Peer:
+        def time_call(self, *args):
+            return {"out": 0.5, "fresh": 3.0}
+
+    monkeypatch.setattr(bench, "best_time", best_time)
+    monkeypatch.setattr(bench, "settle", lambda peers: None)
+    row = {"fastact": 1.5, "fastact_median": 1.6, "fastact_fresh": 1.8,
+           "torch": {"out": 0.7, "fresh": 2.5}}
+    bench._another_round(row, {"torch": Peer()}, None, None, (), 0.01, 3)
+    assert (row["fastact"], row["fastact_median"], row["fastact_fresh"]) == (1.0, 9.0, 1.8)
+    assert row["torch"] == {"out": 0.5, "fresh": 2.5}
+
+
 def test_peer_ratios_compare_like_with_like():
     row = {"fastact": 1.0, "fastact_fresh": 2.0,
            "torch": {"out": 3.0, "fresh": 8.0}, "jax": {"out": None, "fresh": 5.0}}
