@@ -22,7 +22,9 @@ Columns, medians (ms) of single steps with the best in brackets:
 ``parts`` (the matmul and the activation each timed alone in a loop, summed),
 ``torch`` (PyTorch's matmul and ATen's activation with ``out=``, PyTorch on
 fastact's thread count).  The configurations are measured in interleaved
-rounds, so a slow spell of the machine touches all of them.
+rounds, so a slow spell of the machine touches all of them, and each round
+starts one configuration further on, so that none always follows the same
+other (PyTorch's workers, say, spinning on after its own step).
 
 Checks: ``default / one <= 1.05``, ``default / parts <= 1.2``, and
 ``default - torch <= max(0, parts - torch parts)`` (plus 5% of PyTorch's step
@@ -52,7 +54,7 @@ LIMIT_PARTS = 1.2
 #: medians of single steps move a few per cent between rounds: the check
 #: against PyTorch allows this share of PyTorch's step
 TORCH_NOISE = 0.05
-ROUNDS = 10
+ROUNDS = 20
 
 
 class Step:
@@ -97,16 +99,13 @@ class Step:
         self.step = lambda: (mm(), act_())  # noqa: E731
 
 
-def _samples(fn, n, context=None):
+def _samples(fn, n):
     out = []
-    if context is None:
-        for _ in range(n):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-        return out
-    with context:
-        return _samples(fn, n)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 def _reps(step, budget):
@@ -116,7 +115,7 @@ def _reps(step, budget):
     t0 = time.perf_counter()
     step.step()
     one = max(time.perf_counter() - t0, 1e-6)
-    return int(min(200, max(4, budget / ROUNDS / one)))
+    return int(min(100, max(2, budget / ROUNDS / one)))
 
 
 def measure(layer, dtype, kind, setting, act="gelu", budget=0.4, barrier=None):
@@ -134,16 +133,19 @@ def measure(layer, dtype, kind, setting, act="gelu", budget=0.4, barrier=None):
                      torch_act=(step.torch_act, None))
     reps = _reps(step, budget)
     if barrier is not None:  # the other process measures the same row
-        reps = 20 if max(layer) < 4096 else 6
+        reps = 10 if max(layer) < 4096 else 3
     got = {k: [] for k in calls}
     busy = _Busy() if setting == "busy" else None
     try:
-        for _ in range(ROUNDS):
-            for k, (fn, ctx) in calls.items():
+        order = list(calls)
+        for r in range(ROUNDS):
+            for k in order[r % len(order):] + order[:r % len(order)]:
+                fn, ctx = calls[k]
                 if barrier is not None:
                     barrier.wait()
-                fn()  # back to this configuration's steady state
-                got[k] += _samples(fn, reps, fastact.threads(1) if ctx else None)
+                with fastact.threads(1) if ctx else contextlib.nullcontext():
+                    fn()  # back to this configuration's steady state
+                    got[k] += _samples(fn, reps)
     finally:
         if busy is not None:
             busy.stop()
