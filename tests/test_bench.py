@@ -111,10 +111,28 @@ def test_compare_rounds_keep_each_sides_best(monkeypatch):
     monkeypatch.setattr(bench, "best_time", best_time)
     monkeypatch.setattr(bench, "settle", lambda peers: None)
     row = {"fastact": 1.5, "fastact_median": 1.6, "fastact_fresh": 1.8,
-           "torch": {"out": 0.7, "fresh": 2.5}}
+           "torch": {"out": 0.7, "fresh": 2.5}, "serial_calls": 0, "parallel_calls": 0}
     bench._another_round(row, {"torch": Peer()}, None, None, (), 0.01, 3)
     assert (row["fastact"], row["fastact_median"], row["fastact_fresh"]) == (1.0, 9.0, 1.8)
     assert row["torch"] == {"out": 0.5, "fresh": 2.5}
+
+
+def test_compare_serial_share_counts_every_round(monkeypatch):
+    # the '~' mark: calls run serially while backing off, over both rounds
+    stats = iter([(0, 0), (0, 10), (0, 10), (10, 10)])   # (skipped, regions)
+
+    def parallel_stats():
+        skipped, regions = next(stats)
+        return {"skipped": skipped, "regions": regions}
+
+    monkeypatch.setattr(fastact._ufuncs, "_parallel_stats", parallel_stats)
+    monkeypatch.setattr(bench, "best_time", lambda call, min_time, repeats: (1.0, 1.0))
+    monkeypatch.setattr(bench, "settle", lambda peers: None)
+    row = {"fastact_fresh": 1.0, "serial_calls": 0, "parallel_calls": 0}
+    row["fastact"], _ = bench._time_ours(row, None, 0.01, 3)    # 10 in parallel
+    bench._another_round(row, {}, None, None, (), 0.01, 3)      # 10 serially
+    assert bench._serial_share(row) == 0.5
+    assert "serial_calls" not in row and "parallel_calls" not in row
 
 
 def test_peer_ratios_compare_like_with_like():
@@ -257,6 +275,39 @@ def test_pipeline_two_processes_share_the_blas_cores():
                              text=True, check=True).stdout
     assert {v: os.environ.get(v) for v in pipeline.BLAS_THREADS} == before
     assert eval(got) == [max(1, pipeline._cpus() // 2)]
+
+
+def test_pipeline_rounds_rotate_and_warm_up_in_their_configuration(monkeypatch):
+    """Each round starts one configuration further on (none always follows
+    the same other), and every call of the 'one' configuration, its warm-up
+    included, runs inside fastact.threads(1)."""
+    from fastact.tools import pipeline
+
+    log = []
+
+    class Fake:
+        def __init__(self, *args):
+            self.torch = None
+
+            def record(name):
+                def call():
+                    n = fastact._ufuncs._get_local()
+                    log.append(name if name != "step" else ("one" if n == 1 else "default"))
+                return call
+            self.step, self.mm, self.act = record("step"), record("mm"), record("act")
+
+    monkeypatch.setattr(pipeline, "Step", Fake)
+    monkeypatch.setattr(pipeline, "_torch", lambda: None)
+    monkeypatch.setattr(pipeline, "_reps", lambda step, budget: 3)
+    monkeypatch.setattr(pipeline, "ROUNDS", 5)
+    r = pipeline.measure((4, 4, 4), "float64", "forward", "numpy")
+    assert set(r) == {"default", "one", "mm", "act"}
+    # blocks of a warm-up and three timed calls, rounds of four blocks
+    blocks = [log[i:i + 4] for i in range(0, len(log), 4)]
+    assert all(len(set(b)) == 1 for b in blocks) and len(blocks) == 20
+    starts = [blocks[i][0] for i in range(0, 20, 4)]
+    assert starts == ["default", "one", "mm", "act", "default"]
+    assert [b[0] for b in blocks[4:8]] == ["one", "mm", "act", "default"]
 
 
 def test_pipeline_steps_compute_the_layer():

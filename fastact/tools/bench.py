@@ -165,13 +165,36 @@ def scaling_ratio(r):
 COMPARE_ROUNDS = 2
 
 
+def _time_ours(row, ours, min_time, repeats):
+    """best_time of fastact's call, counting in row the calls that could run in
+    parallel ("parallel_calls") and those of them that ran serially while
+    backing off ("serial_calls")."""
+    from .. import _ufuncs
+
+    before = _ufuncs._parallel_stats()
+    t = best_time(ours, min_time, repeats)
+    after = _ufuncs._parallel_stats()
+    skipped = after["skipped"] - before["skipped"]
+    row["serial_calls"] += skipped
+    row["parallel_calls"] += skipped + after["regions"] - before["regions"]
+    return t
+
+
+def _serial_share(row):
+    """The share of fastact's parallel calls, over every round, that ran on
+    one thread while backing off (the '~' mark above 10%; a late call now and
+    then is OS noise); takes the counts out of row."""
+    skipped, calls = row.pop("serial_calls"), row.pop("parallel_calls")
+    return skipped / calls if calls else 0.0
+
+
 def _another_round(row, peers, ours, ours_fresh, call, min_time, repeats):
     """Time fastact (out= and fresh) and every peer once more, keeping each
     side's best: the rounds alternate, so a stretch of seconds in which the
     machine lost a core slows one round of every library, not one library's
     only timing."""
     settle(peers)
-    best, median = best_time(ours, min_time, repeats)
+    best, median = _time_ours(row, ours, min_time, repeats)
     if best < row["fastact"]:
         row["fastact"], row["fastact_median"] = best, median
     row["fastact_fresh"] = min(row["fastact_fresh"], best_time(ours_fresh, min_time, repeats)[0])
@@ -232,17 +255,11 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
             roofs = (lambda: np.copyto(out, x),
                      lambda: _ufuncs._stream_copy(x, out=out))
 
-        row = {"name": act.name, "kind": kind, "dtype": dname, "n": n}
+        row = {"name": act.name, "kind": kind, "dtype": dname, "n": n,
+               "serial_calls": 0, "parallel_calls": 0}
         settle(peers)
-        before = _ufuncs._parallel_stats()
-        row["fastact"], row["fastact_median"] = best_time(ours, min_time, repeats)
-        after = _ufuncs._parallel_stats()
+        row["fastact"], row["fastact_median"] = _time_ours(row, ours, min_time, repeats)
         row["fastact_fresh"], _ = best_time(ours_fresh, min_time, repeats)
-        # the share of its parallel calls that ran on one thread while backing
-        # off (the '~' mark above 10%; a late call now and then is OS noise)
-        skipped = after["skipped"] - before["skipped"]
-        calls = skipped + after["regions"] - before["regions"]
-        row["serial_share"] = skipped / calls if calls else 0.0
         row["roofline"] = min(best_time(r, min_time, repeats)[0] for r in roofs)
         if scaling and threads > 1:
             row["one_thread"], row["threads_best"] = _scaling(ours, row["fastact"],
@@ -272,6 +289,7 @@ def run(only=None, sizes=DEFAULT_SIZES, dtypes=("float32", "float64"),
         for _ in range(1, COMPARE_ROUNDS if peers else 1):
             _another_round(row, peers, ours, ours_fresh,
                            (act, kind, x, g, params), min_time, repeats)
+        row["serial_share"] = _serial_share(row)
         row["vs_best_peer"] = best_peer_ratio(row, peers)
         rows.append(row)
     bar.close()
