@@ -259,9 +259,10 @@ def test_pipeline_bench_times_every_setting_and_checks(capsys):
     assert not pipeline.checks(r)[3]
 
 
-def test_pipeline_two_processes_share_the_blas_cores():
+def test_pipeline_spawned_settings_give_the_blas_the_free_cores():
     """In the 2proc setting each process's OpenBLAS gets half the cores (both
-    at every core crowd each other out); the caller's environment is kept."""
+    at every core crowd each other out), in the busy setting the cores the
+    busy thread leaves; the caller's environment is kept."""
     import subprocess
     import sys
 
@@ -270,11 +271,14 @@ def test_pipeline_two_processes_share_the_blas_cores():
     before = {v: os.environ.get(v) for v in pipeline.BLAS_THREADS}
     code = ("import numpy, threadpoolctl; print([p['num_threads'] for p in "
             "threadpoolctl.threadpool_info() if p['user_api'] == 'blas'])")
-    with pipeline.blas_share(2):
+    cpus = pipeline._cpus()
+    assert pipeline.blas_threads("busy") == max(1, cpus - 1)
+    assert pipeline.blas_threads("2proc") == max(1, cpus // 2)
+    with pipeline.blas_share(pipeline.blas_threads("2proc")):
         got = subprocess.run([sys.executable, "-c", code], capture_output=True,
                              text=True, check=True).stdout
     assert {v: os.environ.get(v) for v in pipeline.BLAS_THREADS} == before
-    assert eval(got) == [max(1, pipeline._cpus() // 2)]
+    assert eval(got) == [max(1, cpus // 2)]
 
 
 def test_pipeline_rounds_rotate_and_warm_up_in_their_configuration(monkeypatch):

@@ -12,10 +12,15 @@ in four settings:
 * ``torch``: PyTorch's matmul in the same process (its OpenMP pool), then
   fastact on the same memory;
 * ``busy``: the NumPy step beside another Python thread that keeps a core busy
-  (hashing, which runs without the GIL);
+  (hashing, which runs without the GIL), with the BLAS on the cores that
+  thread leaves;
 * ``2proc``: the NumPy step in two processes at once, each with its BLAS on
-  half the cores (as one sets it for several processes, e.g. with
-  threadpoolctl; fastact keeps its default).
+  half the cores.
+
+In the last two the BLAS gets the cores that are free, as one sets it
+(``OPENBLAS_NUM_THREADS``, threadpoolctl) when a core is known to be taken;
+fastact keeps its default.  Measured in a spawned process so that the
+setting reaches OpenBLAS's pool.
 
 Columns, medians (ms) of single steps with the best in brackets:
 ``default`` (fastact's default threads), ``one`` (``fastact.threads(1)``),
@@ -185,10 +190,13 @@ def _child(args, barrier, queue):
     queue.put(measure(*args, barrier=barrier))
 
 
-#: the BLAS thread counts each of the two processes gets (half the cores):
-#: left at every core in both, OpenBLAS's workers crowd each other out and a
-#: lone matmul of the 256x512x1024 layer takes 6 to 24 ms instead of 1.5,
-#: whatever follows it (NumPy's copy, np.exp, a sleep or fastact alike)
+#: the variables that give a spawned process's BLAS its thread count.  Left
+#: at every core, OpenBLAS splits a matmul evenly over its threads and waits
+#: for the slowest: in two processes at once its workers crowd each other out
+#: and a lone 256x512x1024 matmul takes 6 to 24 ms instead of 1.5; beside a
+#: busy thread the worker that shares its core makes every other call 6 ms
+#: instead of 2 (the median of a step then lands on either, whatever follows
+#: the matmul: NumPy's copy, np.exp, a sleep or fastact alike)
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -199,12 +207,18 @@ def _cpus():
         return os.cpu_count() or 1
 
 
+def blas_threads(setting):
+    """The BLAS thread count of a setting measured in spawned processes: half
+    the cores in each of the two of 2proc, the cores the busy thread leaves."""
+    return max(1, _cpus() // 2 if setting == "2proc" else _cpus() - 1)
+
+
 @contextlib.contextmanager
-def blas_share(nproc):
+def blas_share(threads):
     """The environment in which processes started inside the block give their
-    BLAS 1/nproc of the cores (BLAS_THREADS); this process's is restored."""
+    BLAS this many threads (BLAS_THREADS); this process's is restored."""
     saved = {v: os.environ.get(v) for v in BLAS_THREADS}
-    os.environ.update(dict.fromkeys(BLAS_THREADS, str(max(1, _cpus() // nproc))))
+    os.environ.update(dict.fromkeys(BLAS_THREADS, str(threads)))
     try:
         yield
     finally:
@@ -215,17 +229,20 @@ def blas_share(nproc):
                 os.environ[v] = old
 
 
-def measure_two_processes(layer, dtype, kind, act="gelu"):
-    """The row measured in two spawned processes at once, each with its BLAS
-    on half the cores (BLAS_THREADS); both processes' samples are reported
-    as the worse of the two medians."""
+def measure_apart(layer, dtype, kind, setting, act="gelu"):
+    """A busy or 2proc row, measured in spawned processes whose BLAS has
+    blas_threads(setting) threads: one process beside its busy thread, or two
+    at once (started together at every configuration, reported as the worse
+    of the two medians)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    barrier, queue = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_child, args=((layer, dtype, kind, "numpy", act),
-                                              barrier, queue)) for _ in range(2)]
-    with blas_share(2):
+    nproc = 2 if setting == "2proc" else 1
+    barrier = ctx.Barrier(nproc) if nproc > 1 else None
+    queue = ctx.Queue()
+    args = (layer, dtype, kind, "numpy" if setting == "2proc" else setting, act)
+    procs = [ctx.Process(target=_child, args=(args, barrier, queue)) for _ in range(nproc)]
+    with blas_share(blas_threads(setting)):
         for p in procs:
             p.start()
     res = [queue.get(timeout=600) for _ in procs]
@@ -279,8 +296,8 @@ LEGEND = (
     f"Met: default/one <= {LIMIT_ONE}, default/parts <= {LIMIT_PARTS}, and vs torch "
     f"(default - torch) - max(0, parts - torch's parts) <= {TORCH_NOISE:.0%} of torch. Settings: numpy (NumPy's "
     "matmul), torch (PyTorch's matmul, then fastact), busy (a Python thread "
-    "hashing beside the caller), 2proc (two processes at once, BLAS on half the "
-    "cores in each; the worse of the two).")
+    "hashing beside the caller, BLAS on the cores it leaves), 2proc (two processes "
+    "at once, BLAS on half the cores in each; the worse of the two).")
 
 
 def main(argv=None) -> int:
@@ -319,8 +336,8 @@ def main(argv=None) -> int:
                 for kind in a.kinds.split(","):
                     if not a.no_progress:
                         print(f"  {setting} {layer} {dtype} {kind}", file=sys.stderr)
-                    if setting == "2proc":
-                        r = measure_two_processes(layer, dtype, kind, a.activation)
+                    if setting in ("busy", "2proc"):
+                        r = measure_apart(layer, dtype, kind, setting, a.activation)
                     else:
                         r = measure(layer, dtype, kind, setting, a.activation)
                     rows.append(((setting, layer, dtype, kind), r))
